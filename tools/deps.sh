@@ -7,7 +7,7 @@ packages=(
 	bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev
 	libssl-dev libyaml-dev libcunit1-dev libpcap-dev libmnl-dev libmicrohttpd-dev
 	libclang-rt-14-dev                               # sanitizers and libFuzzer runtime for clang
-	iproute2 ethtool util-linux procps               # namespaces, veth offloads, nsenter, taskset
+	iproute2 ethtool util-linux procps iputils-ping  # namespaces, veth offloads, nsenter, taskset, ping
 	coturn tcpdump tshark gnuplot-nox                # real peers, captures, bench plots
 )
 

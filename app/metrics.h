@@ -1,0 +1,37 @@
+/* app/metrics.h — the HTTP endpoint: Prometheus text at /metrics, liveness at /healthz.
+ *
+ * Served by libmicrohttpd on its own thread. This module knows HTTP, not xturnd's counters: the
+ * daemon renders the exposition text into a metrics_text when asked (app/daemon.c).
+ */
+#ifndef XTURN_APP_METRICS_H
+#define XTURN_APP_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "pkt/addr.h"
+
+struct metrics_text {
+	char *buf;
+	size_t len, cap;
+	bool oom;
+};
+
+void metrics_text__printf(struct metrics_text *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* "# HELP name help\n# TYPE name type\n" */
+void metrics_text__header(struct metrics_text *t, const char *name, const char *type,
+			  const char *help);
+
+/* Renders the whole exposition into t (called on the HTTP thread). */
+typedef void (*metrics_render_fn)(void *ctx, struct metrics_text *t);
+/* True while the daemon serves traffic. */
+typedef bool (*metrics_health_fn)(void *ctx);
+
+struct metrics_server;
+
+/* Listens on addr (IPv4 or IPv6, with port). NULL + errno on failure (logged). */
+struct metrics_server *metrics_server__start(const struct xt_addr *addr, metrics_render_fn render,
+					     metrics_health_fn health, void *ctx);
+void metrics_server__stop(struct metrics_server *m);
+
+#endif
