@@ -30,7 +30,7 @@ BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -I. -I/usr/include/$(MULTIARCH)
 # Link order follows the dependency direction pkt <- turn <- xdp/config <- app.
 MODULES := app config xdp turn pkt
 module_srcs = $(filter-out %.bpf.c $(1)/main.c,$(wildcard $(1)/*.c))
-module_lib = $(BUILD)/$(1)/lib$(1).a
+module_lib = $(BUILD)/$(1)/libxturn_$(1).a
 LIBS := $(foreach m,$(MODULES),$(if $(call module_srcs,$(m)),$(call module_lib,$(m))))
 
 # ---- BPF objects and their libbpf skeletons ----
