@@ -34,8 +34,17 @@
 #define MAX_WORKERS XTURN_CONFIG_MAX_QUEUES
 #define SPARE_FRAMES 4
 #define CONTROL_PERIOD_MS 50
+#define HOLD_MAX 64	 /* frames per worker waiting for a next-hop MAC */
+#define HOLD_MS 1000	 /* how long they wait (the kernel's ARP queue waits about as long) */
 
 struct daemon;
+
+struct held_frame {
+	uint64_t addr;
+	uint32_t len;
+	struct xt_addr to;
+	int64_t deadline_ms;
+};
 
 struct worker {
 	struct daemon *d;
@@ -45,6 +54,8 @@ struct worker {
 	struct pipeline pl;
 	struct pl_buf spare[SPARE_FRAMES];
 	unsigned int n_spare;
+	struct held_frame held[HOLD_MAX];
+	unsigned int n_held;
 };
 
 /* Everything a SIGHUP replaces, kept alive together while the core refers to it. */
@@ -314,6 +325,42 @@ static void top_up_spares(struct worker *w)
 	}
 }
 
+static void hold_frame(struct worker *w, const struct pl_tx *tx)
+{
+	if (w->n_held == HOLD_MAX) {
+		w->pl.stats.drops[PL_DROP_NO_NEIGHBOUR]++;
+		xsk_port__free(&w->port, tx->handle);
+		return;
+	}
+	w->held[w->n_held++] = (struct held_frame){ .addr = tx->handle + tx->offset,
+						    .len = tx->len,
+						    .to = tx->to,
+						    .deadline_ms = monotonic_ms() + HOLD_MS };
+}
+
+/* Sends the held frames whose next hop got resolved; drops (counted) those that waited too long. */
+static void retry_held(struct worker *w)
+{
+	int64_t now = monotonic_ms();
+	unsigned int kept = 0;
+
+	for (unsigned int i = 0; i < w->n_held; i++) {
+		struct held_frame *h = &w->held[i];
+		uint8_t *frame = (uint8_t *)w->port.area + h->addr;
+		int err = neigh_cache__lookup(w->d->neigh, &h->to, frame);
+
+		if (!err) {
+			xsk_port__tx(&w->port, h->addr, h->len);
+		} else if (err != -EAGAIN || now > h->deadline_ms) {
+			w->pl.stats.drops[PL_DROP_NO_NEIGHBOUR]++;
+			xsk_port__free(&w->port, h->addr);
+		} else {
+			w->held[kept++] = *h;
+		}
+	}
+	w->n_held = kept;
+}
+
 static void handle_frame(struct worker *w, const struct xsk_frame *f, uint64_t now)
 {
 	struct daemon *d = w->d;
@@ -331,8 +378,12 @@ static void handle_frame(struct worker *w, const struct xsk_frame *f, uint64_t n
 	pipeline__input(&w->pl, now, &io);
 	w->n_spare = io.n_spare; /* the used ones are now TX frames */
 	apply_map_actions(d, &w->pl.actions);
-	for (unsigned int i = 0; i < io.n_tx; i++)
-		xsk_port__tx(&w->port, io.tx[i].handle + io.tx[i].offset, io.tx[i].len);
+	for (unsigned int i = 0; i < io.n_tx; i++) {
+		if (io.tx[i].unresolved)
+			hold_frame(w, &io.tx[i]);
+		else
+			xsk_port__tx(&w->port, io.tx[i].handle + io.tx[i].offset, io.tx[i].len);
+	}
 	if (!io.in_consumed)
 		xsk_port__free(&w->port, f->addr);
 }
@@ -347,10 +398,13 @@ static void *worker_main(void *arg)
 		unsigned int n = xsk_port__rx(&w->port, frames, XSK_BATCH);
 		uint64_t now;
 
+		if (w->n_held)
+			retry_held(w);
 		if (!n) {
 			xsk_port__flush(&w->port);
 			xsk_port__service(&w->port);
-			poll(&pfd, 1, 100); /* bounded: shutdown is noticed within 0.1 s */
+			/* bounded: shutdown is noticed within 0.1 s, held frames retried every 5 ms */
+			poll(&pfd, 1, w->n_held ? 5 : 100);
 			continue;
 		}
 		now = now_ms(w->d);
@@ -361,7 +415,9 @@ static void *worker_main(void *arg)
 	}
 	for (unsigned int i = 0; i < w->n_spare; i++)
 		xsk_port__free(&w->port, w->spare[i].handle);
-	w->n_spare = 0;
+	for (unsigned int i = 0; i < w->n_held; i++)
+		xsk_port__free(&w->port, w->held[i].addr);
+	w->n_spare = w->n_held = 0;
 	return NULL;
 }
 

@@ -32,6 +32,8 @@ static bool is_our_address(const struct pipeline *pl, const struct xt_addr *a)
 	return false;
 }
 
+/* Returns 0, 1 when the next hop is still being resolved (the frame is built with a zero MAC and
+ * marked), or -ENETUNREACH (dropped, counted). */
 static int fill_spec(struct pipeline *pl, const struct turn_action *act, bool has_vlan,
 		     uint16_t vlan_tci, struct pkt_frame_spec *spec)
 {
@@ -40,8 +42,8 @@ static int fill_spec(struct pipeline *pl, const struct turn_action *act, bool ha
 	memset(spec, 0, sizeof(*spec));
 	memcpy(spec->src_mac, pl->cfg.our_mac, 6);
 	err = neigh_cache__lookup(pl->cfg.neigh, &act->send.to, spec->dst_mac);
-	if (err) {
-		pl->stats.drops[err == -EAGAIN ? PL_DROP_NO_NEIGHBOUR : PL_DROP_UNREACHABLE]++;
+	if (err && err != -EAGAIN) {
+		pl->stats.drops[PL_DROP_UNREACHABLE]++;
 		return err;
 	}
 	spec->src = act->send.from;
@@ -50,7 +52,7 @@ static int fill_spec(struct pipeline *pl, const struct turn_action *act, bool ha
 	spec->vlan_tci = vlan_tci;
 	/* RFC 8656 §14 (DONT-FRAGMENT) and path MTU discovery: relayed IPv4 goes out with DF. */
 	spec->dont_fragment = true;
-	return 0;
+	return err == -EAGAIN ? 1 : 0;
 }
 
 /* Builds the frame in the received buffer itself when the payload already sits there: the headers
@@ -130,12 +132,18 @@ void pipeline__emit(struct pipeline *pl, const struct turn_actions *acts, const 
 			pl->stats.drops[PL_DROP_NO_BUFFER]++;
 			continue;
 		}
-		if (fill_spec(pl, a, has_vlan, vlan_tci, &spec))
+		unsigned int before = io->n_tx;
+		int resolved = fill_spec(pl, a, has_vlan, vlan_tci, &spec);
+
+		if (resolved < 0)
 			continue;
 		/* Rewriting the input in place is safe only when no other datagram reads it. */
-		if (points_in && from_input == 1 && build_in_place(pl, a, &spec, io))
-			continue;
-		build_copy(pl, a, &spec, io);
+		if (!(points_in && from_input == 1 && build_in_place(pl, a, &spec, io)))
+			build_copy(pl, a, &spec, io);
+		if (resolved == 1 && io->n_tx > before) {
+			io->tx[before].unresolved = true;
+			io->tx[before].to = a->send.to;
+		}
 	}
 	pl->stats.frames_out += io->n_tx;
 }

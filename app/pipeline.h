@@ -25,7 +25,7 @@ enum pipeline_drop {
 	PL_DROP_NOT_PARSED,   /* pkt_parse refused it (reason counted in parse_refusals) */
 	PL_DROP_NOT_OURS,     /* not to one of our addresses, or not to our ports */
 	PL_DROP_BAD_CHECKSUM, /* IPv4 header or UDP checksum wrong */
-	PL_DROP_NO_NEIGHBOUR, /* next hop MAC unknown yet (resolution triggered) */
+	PL_DROP_NO_NEIGHBOUR, /* next hop MAC still unknown when the hold time ran out */
 	PL_DROP_UNREACHABLE,  /* no route on our interface */
 	PL_DROP_NO_BUFFER,    /* no spare frame to build in */
 	PL_DROP_TOO_BIG,      /* frame would not fit a buffer */
@@ -66,10 +66,14 @@ struct pl_buf {
 	uint64_t handle;
 };
 
-/* A frame to transmit: buf.data[offset .. offset+len). */
+/* A frame to transmit: buf.data[offset .. offset+len). An unresolved frame is complete but for its
+ * destination MAC (all zero): the next hop towards `to` is being resolved, and the caller holds the
+ * frame until neigh_cache__lookup() answers (or drops it, counted), like the kernel's ARP queue. */
 struct pl_tx {
 	uint64_t handle;
 	uint32_t offset, len;
+	bool unresolved;
+	struct xt_addr to;
 };
 
 struct pl_io {
