@@ -31,7 +31,7 @@ struct neigh {
 };
 
 struct neigh_cache {
-	int ifindex;
+	int ifindex; /* 0: static cache (no netlink) */
 	struct mnl_socket *events, *requests;
 	unsigned int seq;
 	pthread_rwlock_t lock;
@@ -127,6 +127,10 @@ int neigh_cache__lookup(struct neigh_cache *nc, const struct xt_addr *dst, __u8 
 
 	pthread_rwlock_rdlock(&nc->lock);
 	r = route_lookup(nc, dst);
+	if (!r && !nc->ifindex) { /* static: everything is on-link */
+		static const struct route on_link = { 0 };
+		r = &on_link;
+	}
 	if (!r) {
 		pthread_rwlock_unlock(&nc->lock);
 		__atomic_fetch_add(&nc->stats.unreachable, 1, __ATOMIC_RELAXED);
@@ -331,6 +335,11 @@ int neigh_cache__poll(struct neigh_cache *nc)
 	unsigned int n_pending;
 	int ret = 0;
 
+	if (!nc->ifindex) {
+		nc->n_pending = 0;
+		return 0;
+	}
+
 	for (;;) {
 		ssize_t n = recv(mnl_socket_get_fd(nc->events), buf, sizeof(buf), MSG_DONTWAIT);
 
@@ -372,7 +381,33 @@ int neigh_cache__poll(struct neigh_cache *nc)
 
 int neigh_cache__fd(const struct neigh_cache *nc)
 {
-	return mnl_socket_get_fd(nc->events);
+	return nc->events ? mnl_socket_get_fd(nc->events) : -1;
+}
+
+struct neigh_cache *neigh_cache__new_static(void)
+{
+	struct neigh_cache *nc = calloc(1, sizeof(*nc));
+
+	if (!nc)
+		return NULL;
+	pthread_rwlock_init(&nc->lock, NULL);
+	pthread_mutex_init(&nc->pending_lock, NULL);
+	return nc;
+}
+
+int neigh_cache__set(struct neigh_cache *nc, const struct xt_addr *ip, const __u8 mac[6])
+{
+	struct neigh *e;
+
+	pthread_rwlock_wrlock(&nc->lock);
+	e = neigh_find(nc, ip->family, ip->ip, true);
+	if (e) {
+		memcpy(e->mac, mac, 6);
+		e->valid = 1;
+		nc->stats.neighbours = nc->n_neighs;
+	}
+	pthread_rwlock_unlock(&nc->lock);
+	return e ? 0 : -ENOSPC;
 }
 
 void neigh_cache__stats(struct neigh_cache *nc, struct neigh_stats *out)

@@ -17,6 +17,12 @@ struct neigh_cache;
 struct neigh_cache *neigh_cache__new(int ifindex);
 void neigh_cache__free(struct neigh_cache *nc);
 
+/* A cache without netlink, for offline replay and tests: every destination is on-link, and its MAC
+ * is whatever neigh_cache__set() said (-EAGAIN until then). poll() does nothing. */
+struct neigh_cache *neigh_cache__new_static(void);
+/* Sets (or replaces) the MAC of ip (port ignored). 0, or -ENOSPC when the table is full. */
+int neigh_cache__set(struct neigh_cache *nc, const struct xt_addr *ip, const __u8 mac[6]);
+
 /* The MAC of the next hop towards dst (port ignored): 0; -EAGAIN while it is being resolved (the
  * caller drops and counts); -ENETUNREACH when no route of this interface reaches dst. Thread-safe. */
 int neigh_cache__lookup(struct neigh_cache *nc, const struct xt_addr *dst, __u8 mac[6]);

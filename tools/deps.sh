@@ -8,7 +8,7 @@ packages=(
 	libssl-dev libyaml-dev libcunit1-dev libpcap-dev libmnl-dev libmicrohttpd-dev
 	libclang-rt-14-dev                               # sanitizers and libFuzzer runtime for clang
 	iproute2 ethtool util-linux procps iputils-ping  # namespaces, veth offloads, nsenter, taskset, ping
-	coturn tcpdump tshark gnuplot-nox                # real peers, captures, bench plots
+	coturn tcpdump tshark gnuplot-nox curl python3  # real peers, captures, bench plots, test clients
 )
 
 missing=()
