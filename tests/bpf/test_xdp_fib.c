@@ -1,0 +1,215 @@
+/* The FIB answers: MACs from bpf_fib_lookup (our interface → the next hop), egress through another
+ * interface (tx_ports), a route MTU, unreachable routes and a missing neighbour.
+ *
+ * The suite builds its own little network in the bpf-tests namespace: veth interfaces xtd0 and
+ * xtd1 (peers xtd0p, xtd1p) with forwarding on (bpf_fib_lookup answers FWD_DISABLED otherwise), routes through gateways
+ * with permanent neighbour entries. Frames are run with ingress_ifindex = xtd0.
+ */
+#include <CUnit/CUnit.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/bpf.h>
+#include "tests/bpf/harness.h"
+
+static const __u8 mac_xtd0[6] = { 0x02, 0, 0, 0, 0xd0, 0x00 };
+static const __u8 mac_xtd1[6] = { 0x02, 0, 0, 0, 0xd1, 0x00 };
+static const __u8 mac_gw0[6] = { 0x02, 0, 0, 0, 0xfe, 0x00 };
+static const __u8 mac_gw1[6] = { 0x02, 0, 0, 0, 0xfe, 0x05 };
+static const __u8 mac_gw6[6] = { 0x02, 0, 0, 0, 0xfe, 0x06 };
+
+static int xtd0, xtd1;
+static struct fastpath_binding f_v4, f_v6, f_other_if, f_small_mtu, f_unreachable, f_no_neigh;
+
+static const char *const setup[] = {
+	"ip link add xtd0 type veth peer name xtd0p",
+	"ip link set xtd0 address 02:00:00:00:d0:00 up",
+	"ip link set xtd0p up",
+	"ip link add xtd1 type veth peer name xtd1p",
+	"ip link set xtd1 address 02:00:00:00:d1:00 up",
+	"ip link set xtd1p up",
+	"ip addr add 198.18.0.1/24 dev xtd0",
+	"ip addr add 198.18.5.1/24 dev xtd1",
+	"ip -6 addr add fd98:18::1/64 dev xtd0 nodad",
+	"ip neigh add 198.18.0.254 lladdr 02:00:00:00:fe:00 dev xtd0 nud permanent",
+	"ip neigh add 198.18.5.254 lladdr 02:00:00:00:fe:05 dev xtd1 nud permanent",
+	"ip -6 neigh add fd98:18::fe lladdr 02:00:00:00:fe:06 dev xtd0 nud permanent",
+	"ip route add 198.18.1.0/24 via 198.18.0.254 dev xtd0",
+	"ip route add 198.18.2.0/24 via 198.18.0.254 dev xtd0",
+	"ip route add 198.18.3.0/24 via 198.18.5.254 dev xtd1",
+	"ip route add 198.18.4.0/24 via 198.18.0.254 dev xtd0 mtu lock 100",
+	"ip route add unreachable 198.18.6.0/24",
+	"ip route add 198.18.7.0/24 via 198.18.0.253 dev xtd0",
+	"ip -6 route add fd98:18::2:0/112 via fd98:18::fe dev xtd0",
+	"sysctl -qw net.ipv4.conf.xtd0.forwarding=1 net.ipv4.conf.xtd1.forwarding=1",
+	"sysctl -qw net.ipv6.conf.xtd0.forwarding=1",
+};
+
+static int suite_init(void)
+{
+	const struct fastpath_binding *all[] = { &f_v4, &f_v6, &f_other_if, &f_small_mtu,
+						 &f_unreachable, &f_no_neigh };
+
+	for (size_t i = 0; i < sizeof(setup) / sizeof(setup[0]); i++)
+		if (system(setup[i]) != 0) {
+			fprintf(stderr, "xdp_fib: '%s' failed\n", setup[i]);
+			return -1;
+		}
+	xtd0 = (int)if_nametoindex("xtd0");
+	xtd1 = (int)if_nametoindex("xtd1");
+	if (!xtd0 || !xtd1)
+		return -1;
+	t_config(T_FLAGS, 1500);
+	f_v4 = t_binding("198.18.1.2:41000", "198.18.0.1:3478", "198.18.2.3:51000",
+			 "198.18.0.1:49170", 0x4101, 101);
+	f_v6 = t_binding("[fd98:18::2:5]:41000", "[fd98:18::1]:3478", "[fd98:18::2:3]:51000",
+			 "[fd98:18::1]:49171", 0x4102, 102);
+	f_other_if = t_binding("198.18.1.2:41001", "198.18.0.1:3478", "198.18.3.3:51000",
+			       "198.18.0.1:49172", 0x4103, 103);
+	f_small_mtu = t_binding("198.18.1.2:41002", "198.18.0.1:3478", "198.18.4.3:51000",
+				"198.18.0.1:49173", 0x4104, 104);
+	f_unreachable = t_binding("198.18.1.2:41003", "198.18.0.1:3478", "198.18.6.3:51000",
+				  "198.18.0.1:49174", 0x4105, 105);
+	f_no_neigh = t_binding("198.18.1.2:41004", "198.18.0.1:3478", "198.18.7.3:51000",
+			       "198.18.0.1:49175", 0x4106, 106);
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (fastpath__install(t_relay, all[i]) ||
+		    xdp_relay__mark_port(t_relay, xt_addr_port(&all[i]->relay), true))
+			return -1;
+	return 0;
+}
+
+static int suite_clean(void)
+{
+	return system("ip link del xtd0 && ip link del xtd1") == 0 ? 0 : -1;
+}
+
+static void run_expect(const struct tframe *in, int verdict, const struct tframe *want,
+		       const struct tdelta *d, size_t n)
+{
+	struct tstats before, after;
+	struct tframe out;
+	int rc;
+
+	t_stats(&before);
+	rc = t_run(in, &out, xtd0);
+	t_stats(&after);
+	if (rc != verdict)
+		printf("\n    verdict %d, want %d", rc, verdict);
+	CU_ASSERT_EQUAL(rc, verdict);
+	CU_ASSERT(t_frames_equal(&out, want ? want : in));
+	if (want)
+		CU_ASSERT(t_checksums_ok(&out));
+	CU_ASSERT(t_stats_changed_by(&before, &after, d, n));
+}
+
+/* Client → peer through the FIB; smac/dmac are what the output must carry. */
+static void c2p(const struct fastpath_binding *b, size_t len, int verdict, const __u8 *smac,
+		const __u8 *dmac, const struct tdelta *d, size_t n)
+{
+	__u8 data[1500], payload[1600];
+	struct tparams op = { .ttl = 63, .src_mac = smac, .dst_mac = dmac };
+	struct tframe in, want;
+	size_t plen;
+
+	t_fill(data, len, 77);
+	plen = t_channel_data(payload, b->channel, data, len, (4 - len % 4) % 4);
+	t_build(&in, &b->client, &b->listen, payload, plen, NULL);
+	t_build(&want, &b->relay, &b->peer, data, len, &op);
+	run_expect(&in, verdict, smac ? &want : NULL, d, n);
+}
+
+static void test_fib_macs_v4(void)
+{
+	const struct tdelta d[] = { { XT_STAT_RELAY_C2P_V4, 1, 100 } };
+	const struct tdelta d2[] = { { XT_STAT_RELAY_P2C_V4, 1, 33 } };
+	__u8 data[64], payload[64];
+	struct tparams op = { .ttl = 63, .src_mac = mac_xtd0, .dst_mac = mac_gw0 };
+	struct tframe in, want;
+
+	c2p(&f_v4, 100, XDP_TX, mac_xtd0, mac_gw0, d, 1);
+	t_fill(data, 33, 1);
+	t_build(&in, &f_v4.peer, &f_v4.relay, data, 33, NULL);
+	t_build(&want, &f_v4.listen, &f_v4.client, payload,
+		t_channel_data(payload, f_v4.channel, data, 33, 0), &op);
+	run_expect(&in, XDP_TX, &want, d2, 1);
+}
+
+static void test_fib_macs_v6(void)
+{
+	const struct tdelta d[] = { { XT_STAT_RELAY_C2P_V6, 1, 99 } };
+
+	c2p(&f_v6, 99, XDP_TX, mac_xtd0, mac_gw6, d, 1);
+}
+
+static void test_fib_other_interface(void)
+{
+	const struct tdelta none[] = { { XT_STAT_USER_NO_TX_PORT, 1, 14 + 20 + 8 + 4 + 64 },
+				       { XT_STAT_XSK_MISSING, 1, 14 + 20 + 8 + 4 + 64 } };
+	const struct tdelta sent[] = { { XT_STAT_RELAY_C2P_V4, 1, 64 },
+				       { XT_STAT_TX_REDIRECT, 1, 64 } };
+
+	/* Not a port the relay may use: handed to user space untouched. */
+	c2p(&f_other_if, 64, XDP_PASS, NULL, NULL, none, 2);
+	CU_ASSERT_EQUAL(xdp_relay__add_tx_port(t_relay, xtd1), 0);
+	c2p(&f_other_if, 64, XDP_REDIRECT, mac_xtd1, mac_gw1, sent, 2);
+	CU_ASSERT_EQUAL(xdp_relay__remove_tx_port(t_relay, xtd1), 0);
+}
+
+static void test_fib_route_mtu(void)
+{
+	const struct tdelta big[] = { { XT_STAT_USER_MTU, 1, 14 + 20 + 8 + 4 + 100 },
+				      { XT_STAT_XSK_MISSING, 1, 14 + 20 + 8 + 4 + 100 } };
+	const struct tdelta fits[] = { { XT_STAT_RELAY_C2P_V4, 1, 72 } };
+
+	c2p(&f_small_mtu, 100, XDP_PASS, NULL, NULL, big, 2); /* 128 > 100 */
+	c2p(&f_small_mtu, 72, XDP_TX, mac_xtd0, mac_gw0, fits, 1);
+}
+
+static void test_fib_unreachable(void)
+{
+	const struct tdelta d[] = { { XT_STAT_USER_ROUTE, 1, 14 + 20 + 8 + 4 + 40 },
+				    { XT_STAT_XSK_MISSING, 1, 14 + 20 + 8 + 4 + 40 } };
+
+	c2p(&f_unreachable, 40, XDP_PASS, NULL, NULL, d, 2);
+}
+
+static void test_fib_no_neighbour_falls_back(void)
+{
+	const struct tdelta d[] = { { XT_STAT_RELAY_C2P_V4, 1, 40 }, { XT_STAT_FIB_FALLBACK, 1, 40 } };
+
+	c2p(&f_no_neigh, 40, XDP_TX, t_relay_mac, t_router_mac, d, 2);
+}
+
+/* With the FIB able to answer, the config flag still forces the swap. */
+static void test_fib_skipped_by_flag(void)
+{
+	const struct tdelta d[] = { { XT_STAT_RELAY_C2P_V4, 1, 40 }, { XT_STAT_FIB_FALLBACK, 1, 40 } };
+
+	t_config(T_FLAGS | XT_CFG_NO_FIB, 1500);
+	c2p(&f_v4, 40, XDP_TX, t_relay_mac, t_router_mac, d, 2);
+	t_config(T_FLAGS, 1500);
+}
+
+#define T(fn) { #fn, fn }
+static CU_TestInfo tests[] = {
+	T(test_fib_macs_v4),
+	T(test_fib_macs_v6),
+	T(test_fib_other_interface),
+	T(test_fib_route_mtu),
+	T(test_fib_unreachable),
+	T(test_fib_no_neighbour_falls_back),
+	T(test_fib_skipped_by_flag),
+	CU_TEST_INFO_NULL,
+};
+
+int test_xdp_fib_register(void)
+{
+	CU_SuiteInfo suites[] = {
+		{ "xdp_fib", suite_init, suite_clean, NULL, NULL, tests },
+		CU_SUITE_INFO_NULL,
+	};
+
+	return CU_register_suites(suites) == CUE_SUCCESS ? 0 : -1;
+}

@@ -1,0 +1,806 @@
+/* xdp/xturn.bpf.c — the XDP program: steer relay traffic to AF_XDP, relay bound channels in-kernel.
+ *
+ * For every frame (DESIGN.md §1):
+ *   not UDP to one of our addresses on the listen port or an allocated relay port ..... XDP_PASS
+ *   ChannelData to the listen port with a channel in chan_by_client .... unwrap, rewrite, XDP_TX
+ *   datagram to an allocated relay port from a peer in chan_by_peer ...... wrap, rewrite, XDP_TX
+ *   everything else to those ports ............. AF_XDP socket of the RX queue (xsks, else PASS)
+ * A frame the fast path will not finish (fragments, options, extension headers, VLAN, IPv4 UDP
+ * checksum 0, too big, odd padding, no route answer it can use) goes to user space exactly as it
+ * arrived: every decision is taken, and every map looked up, before the first byte is written.
+ *
+ * Must not: hold any address, port or size as a constant (the config map has them), pass a changed
+ * frame to the kernel or user space, or leave a UDP checksum stale (it is updated per RFC 1624 from
+ * the incoming one, so a datagram that arrived corrupted leaves still detectably corrupted).
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "pkt/addr.h"
+#include "pkt/csum.h"
+#include "pkt/wire.h"
+#include "xdp/bpf_mem.h"
+#include "xdp/maps.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* ---- maps (layouts in xdp/maps.h; sizes are defaults the loader may change before load) ---- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xt_config);
+} config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct xt_chan_client_key);
+	__type(value, struct xt_chan_client_val);
+} chan_by_client SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct xt_chan_peer_key);
+	__type(value, struct xt_chan_peer_val);
+} chan_by_peer SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} relay_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct xt_quota_key);
+	__type(value, struct xt_quota);
+} quota SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u32);
+} xsks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u32);
+} tx_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XT_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, struct xt_stat);
+} stats SEC(".maps");
+
+/* ---- verdicts, each counted ---- */
+
+static __always_inline void count(__u32 id, __u64 bytes)
+{
+	struct xt_stat *s = bpf_map_lookup_elem(&stats, &id);
+
+	if (s) {
+		s->packets++;
+		s->bytes += bytes;
+	}
+}
+
+static __always_inline __u64 frame_len(struct xdp_md *ctx)
+{
+	return ctx->data_end - ctx->data;
+}
+
+static __always_inline int pass(struct xdp_md *ctx, __u32 reason)
+{
+	count(reason, frame_len(ctx));
+	return XDP_PASS;
+}
+
+static __always_inline int drop(struct xdp_md *ctx, __u32 reason)
+{
+	count(reason, frame_len(ctx));
+	return XDP_DROP;
+}
+
+/* To the AF_XDP socket of the receiving queue; with none there, the kernel gets it (XDP_PASS). */
+static __always_inline int to_user(struct xdp_md *ctx, __u32 reason)
+{
+	__u64 len = frame_len(ctx);
+	int act;
+
+	count(reason, len);
+	act = bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
+	count(act == XDP_REDIRECT ? XT_STAT_XSK : XT_STAT_XSK_MISSING, len);
+	return act;
+}
+
+/* ---- configuration lookups ---- */
+
+static __always_inline int ours_v4(const struct xt_config *cfg, const __u8 *ip)
+{
+	__u32 a = raw32(ip);
+
+	for (int i = 0; i < XT_MAX_ADDRS_V4; i++) {
+		if (i >= cfg->n_v4)
+			break;
+		if (raw32(cfg->v4[i]) == a)
+			return 1;
+	}
+	return 0;
+}
+
+static __always_inline int ours_v6(const struct xt_config *cfg, const __u8 *ip)
+{
+	for (int i = 0; i < XT_MAX_ADDRS_V6; i++) {
+		if (i >= cfg->n_v6)
+			break;
+		if (ip6_equal(cfg->v6[i], ip))
+			return 1;
+	}
+	return 0;
+}
+
+static __always_inline int ours(const struct xt_config *cfg, const struct xt_addr *a)
+{
+	if (a->family == XT_AF_INET)
+		return ours_v4(cfg, a->ip);
+	if (a->family == XT_AF_INET6)
+		return ours_v6(cfg, a->ip);
+	return 0;
+}
+
+enum port_class { PORT_OTHER, PORT_FREE, PORT_LISTEN, PORT_RELAY };
+
+static __always_inline enum port_class port_class(const struct xt_config *cfg, __u16 port)
+{
+	__u32 key = port;
+	__u8 *state;
+
+	if (port == get_be16(cfg->listen_port))
+		return PORT_LISTEN;
+	if (port < get_be16(cfg->port_min) || port > get_be16(cfg->port_max))
+		return PORT_OTHER;
+	state = bpf_map_lookup_elem(&relay_ports, &key);
+	return state && *state == XT_PORT_ALLOCATED ? PORT_RELAY : PORT_FREE;
+}
+
+/* ---- the relay plan: everything decided before the frame is touched ---- */
+
+struct relay_plan {
+	struct xt_addr src;  /* outgoing source address and port */
+	struct xt_addr dst;  /* outgoing destination */
+	__u16 data_len;	     /* application data bytes (ChannelData length / peer payload) */
+	__u16 channel;	     /* channel number of the header written when add_hdr */
+	__u8 strip_hdr;	     /* the incoming ChannelData header goes (client → peer, hairpin) */
+	__u8 add_hdr;	     /* a ChannelData header is written (peer → client, hairpin) */
+	__u8 pad;	     /* bytes after the ChannelData data that go (RFC 8656 §12.5) */
+	__u8 hops;	     /* relay hops: TTL / hop limit is decremented this often (RFC 8656 §14) */
+	__u32 stat;	     /* XT_STAT_RELAY_* */
+	__u8 alloc[2][4];    /* allocations whose quota the data consumes; 0 = none */
+};
+
+/* What the parse of the incoming frame established (offsets are fixed: no tag, no options). */
+struct frame_in {
+	struct xt_addr src;
+	struct xt_addr dst;
+	__u16 udp_len;
+	__u16 check; /* incoming UDP checksum, host order */
+	__u8 family;
+};
+
+/* Per-packet working state. It lives in a per-CPU map rather than on the 512-byte BPF stack, which
+ * the FIB lookup parameters and the call chain already fill; XDP runs with bottom halves off, so one
+ * slot per CPU is never shared by two packets at once. Map memory also frees the keys from the
+ * stack's strict alignment rules. */
+struct scratch {
+	struct frame_in in;
+	struct relay_plan plan;
+	union {
+		struct xt_chan_client_key client;
+		struct xt_chan_peer_key peer;
+	} key;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+/* RFC 8656 §12.5: channel numbers 0x4000 through 0x4FFF; 0x5000-0x7FFF are reserved. */
+#define CHANNEL_MIN 0x4000
+#define CHANNEL_MAX 0x4FFF
+#define CHANNEL_HDR_LEN 4
+
+/* No single-buffer XDP frame carries more (a page); also keeps packet offsets verifiable. */
+#define MAX_DATA_LEN 0x3FFF
+
+/* Token bucket of one allocation; 1 = within quota. The data path never waits on the lock for long:
+ * it guards four words and no helper call. */
+static __always_inline int quota_take(const __u8 alloc_id[4], __u64 now, __u64 bytes)
+{
+	struct xt_quota_key key __attribute__((aligned(8)));
+	struct xt_quota *q;
+	__u64 elapsed, refill;
+	int ok;
+
+	if ((alloc_id[0] | alloc_id[1] | alloc_id[2] | alloc_id[3]) == 0)
+		return 1;
+	ip4_copy(key.alloc_id, alloc_id);
+	q = bpf_map_lookup_elem(&quota, &key);
+	if (!q)
+		return 1;
+	bpf_spin_lock(&q->lock);
+	elapsed = now > q->last_ns ? now - q->last_ns : 0;
+	/* rate <= XT_QUOTA_MAX_RATE (2^34) keeps (elapsed % 1e9) * rate below 2^64; the whole-seconds
+	 * part is bounded by capping elapsed at an hour. */
+	if (elapsed > 3600ull * 1000000000ull)
+		elapsed = 3600ull * 1000000000ull;
+	refill = elapsed / 1000000000ull * q->rate + elapsed % 1000000000ull * q->rate / 1000000000ull;
+	q->tokens += refill;
+	if (q->tokens > q->burst)
+		q->tokens = q->burst;
+	q->last_ns = now;
+	ok = q->tokens >= bytes;
+	if (ok)
+		q->tokens -= bytes;
+	bpf_spin_unlock(&q->lock);
+	return ok;
+}
+
+/* Sum of an address as 16-bit big-endian words (its part of the UDP pseudo-header). */
+static __always_inline __u32 addr_sum(__u32 sum, const struct xt_addr *a)
+{
+	if (a->family == XT_AF_INET6)
+		return csum_add_bytes(sum, a->ip, 16);
+	return csum_add_bytes(sum, a->ip, 4);
+}
+
+/* ---- the rewrite ---- */
+
+/* Performs the plan on a frame that is Ethernet + IPv4 (20 bytes) or IPv6 (40) + UDP, after the last
+ * decisions that may still hand the frame on unchanged (MTU, FIB, quota) have been taken here too.
+ * A BPF-to-BPF call rather than inlined: one copy for all four entry paths keeps the stack small. */
+static __noinline int relay(struct xdp_md *ctx, const struct xt_config *cfg, struct scratch *sc)
+{
+	const struct relay_plan *plan = &sc->plan;
+	const struct frame_in *in = &sc->in;
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct pkt_eth *eth = data;
+	int in_v6 = in->family == XT_AF_INET6;
+	int out_v6 = plan->dst.family == XT_AF_INET6;
+	__u32 in_ip_len = in_v6 ? sizeof(struct pkt_ipv6) : sizeof(struct pkt_ipv4);
+	__u32 out_ip_len = out_v6 ? sizeof(struct pkt_ipv6) : sizeof(struct pkt_ipv4);
+	__u32 in_hdr = sizeof(struct pkt_eth) + in_ip_len + sizeof(struct pkt_udp) +
+		       (plan->strip_hdr ? CHANNEL_HDR_LEN : 0);
+	__u32 out_hdr = sizeof(struct pkt_eth) + out_ip_len + sizeof(struct pkt_udp) +
+			(plan->add_hdr ? CHANNEL_HDR_LEN : 0);
+	__u32 out_udp_len = out_hdr - sizeof(struct pkt_eth) - out_ip_len + plan->data_len;
+	__u32 out_l3_len = out_ip_len + out_udp_len;
+	__u32 mtu = get_be16(cfg->mtu);
+	__u8 smac[PKT_ETH_ALEN] __attribute__((aligned(8)));
+	__u8 dmac[PKT_ETH_ALEN] __attribute__((aligned(8)));
+	__u32 egress = ctx->ingress_ifindex;
+	__u8 tos, ttl, df = 0;
+	__u16 ip_id = 0, in_chan = 0, check;
+	__u32 old_sum, new_sum, sum;
+	__u64 data_off;
+	int redirect = 0, fallback = 0;
+	__u64 now;
+
+	if (plan->src.family != plan->dst.family)
+		return to_user(ctx, XT_STAT_USER_NO_CHANNEL); /* the loader never installs this */
+	if (plan->data_len > MAX_DATA_LEN || (mtu && out_l3_len > mtu))
+		return to_user(ctx, XT_STAT_USER_MTU);
+	/* The verifier must see the bound on the register it adds to a packet pointer. */
+	data_off = plan->data_len;
+	asm volatile("%0 &= %1" : "+r"(data_off) : "i"(MAX_DATA_LEN));
+
+	/* What the new headers take from the old ones. */
+	if (in_v6) {
+		struct pkt_ipv6 *ip6 = (void *)(eth + 1);
+
+		if ((void *)(ip6 + 1) > data_end)
+			return XDP_ABORTED;
+		tos = (__u8)(get_be32(ip6->ver_tc_flow) >> 20);
+		ttl = ip6->hop_limit;
+		df = 1; /* IPv6 is never fragmented on the way: the IPv4 equivalent is DF */
+	} else {
+		struct pkt_ipv4 *ip4 = (void *)(eth + 1);
+
+		if ((void *)(ip4 + 1) > data_end)
+			return XDP_ABORTED;
+		tos = ip4->tos;
+		ttl = ip4->ttl;
+		ip_id = get_be16(ip4->id);
+		/* RFC 8656 §14: copy DF from the packet that carried the data. */
+		df = (get_be16(ip4->frag_off) & PKT_IPV4_DF) != 0;
+	}
+	/* RFC 8656 §14 preferred behaviour: discard at 0, else one less per relay hop. */
+	if (ttl < plan->hops)
+		return drop(ctx, XT_STAT_DROP_TTL);
+	ttl -= plan->hops;
+	if (!out_v6 && in_v6)
+		ip_id = 0; /* DF set: RFC 6864 lets an atomic datagram carry any ID */
+
+	if (get_be16(cfg->flags) & XT_CFG_NO_FIB) {
+		mac_copy(smac, eth->dst);
+		mac_copy(dmac, eth->src);
+		fallback = 1;
+	} else {
+		struct bpf_fib_lookup fib = {};
+		int rc;
+
+		fib.family = plan->dst.family;
+		fib.l4_protocol = PKT_IPPROTO_UDP;
+		raw16_copy(&fib.sport, plan->src.port);
+		raw16_copy(&fib.dport, plan->dst.port);
+		fib.tot_len = (__u16)out_l3_len; /* the FIB checks it against the route's MTU */
+		fib.ifindex = ctx->ingress_ifindex;
+		if (out_v6) {
+			ip6_copy(fib.ipv6_src, plan->src.ip);
+			ip6_copy(fib.ipv6_dst, plan->dst.ip);
+		} else {
+			fib.tos = tos;
+			ip4_copy(&fib.ipv4_src, plan->src.ip);
+			ip4_copy(&fib.ipv4_dst, plan->dst.ip);
+		}
+		rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+		if (rc == BPF_FIB_LKUP_RET_SUCCESS) {
+			mac_copy(smac, fib.smac);
+			mac_copy(dmac, fib.dmac);
+			if (fib.ifindex != ctx->ingress_ifindex) {
+				egress = fib.ifindex;
+				if (!bpf_map_lookup_elem(&tx_ports, &egress))
+					return to_user(ctx, XT_STAT_USER_NO_TX_PORT);
+				redirect = 1;
+			}
+		} else if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
+			return to_user(ctx, XT_STAT_USER_MTU);
+		} else if (rc == BPF_FIB_LKUP_RET_BLACKHOLE || rc == BPF_FIB_LKUP_RET_UNREACHABLE ||
+			   rc == BPF_FIB_LKUP_RET_PROHIBIT) {
+			return to_user(ctx, XT_STAT_USER_ROUTE);
+		} else {
+			/* No neighbour yet, forwarding off on the NIC, no route: answer the way the frame
+			 * came in, which is right for a relay behind one gateway. */
+			mac_copy(smac, eth->dst);
+			mac_copy(dmac, eth->src);
+			fallback = 1;
+		}
+	}
+
+	if (get_be16(cfg->flags) & XT_CFG_QUOTA) {
+		now = bpf_ktime_get_ns();
+		if (!quota_take(plan->alloc[0], now, plan->data_len) ||
+		    !quota_take(plan->alloc[1], now, plan->data_len))
+			return drop(ctx, XT_STAT_DROP_QUOTA);
+	}
+
+	/* UDP checksum, RFC 1624 style: take out every word that goes or changes (pseudo-header
+	 * addresses and length, ports, length, the ChannelData header, the padding), put in the new
+	 * ones. The protocol word of the pseudo-header is 17 for both families and stays. */
+	old_sum = addr_sum(addr_sum(0, &in->src), &in->dst);
+	old_sum += 2 * (__u32)in->udp_len + get_be16(in->src.port) + get_be16(in->dst.port);
+	if (plan->strip_hdr) {
+		__u8 *ch = data + sizeof(struct pkt_eth) + in_ip_len + sizeof(struct pkt_udp);
+		__u8 *padp;
+
+		if ((void *)(ch + CHANNEL_HDR_LEN) > data_end)
+			return XDP_ABORTED;
+		in_chan = get_be16(ch);
+		old_sum += in_chan + get_be16(ch + 2);
+		/* A padding byte at an even offset of the UDP segment is the high half of its 16-bit
+		 * word; at an odd one (data length odd) it is the low half. */
+		padp = ch + CHANNEL_HDR_LEN + data_off;
+		for (int i = 0; i < 3; i++) {
+			if (i >= plan->pad)
+				break;
+			if ((void *)(padp + i + 1) > data_end)
+				return XDP_ABORTED;
+			old_sum += ((data_off + i) & 1) ? padp[i] : (__u32)padp[i] << 8;
+		}
+	}
+	new_sum = addr_sum(addr_sum(0, &plan->src), &plan->dst);
+	new_sum += 2 * out_udp_len + get_be16(plan->src.port) + get_be16(plan->dst.port);
+	if (plan->add_hdr)
+		new_sum += plan->channel + (__u32)plan->data_len;
+	sum = (__u16)~in->check;
+	sum += csum_fold(old_sum);	    /* minus the old words: ~(folded old sum) */
+	sum += (__u16)~csum_fold(new_sum);  /* plus the new words: folded new sum */
+	check = udp_csum_wire(csum_fold(sum));
+
+	/* Last decision taken: from here on the frame is ours to change. Grow or shrink the front so
+	 * that the data stays where it is and the new headers end right before it. */
+	if (in_hdr != out_hdr) {
+		if (bpf_xdp_adjust_head(ctx, (int)in_hdr - (int)out_hdr)) {
+			if (in_hdr < out_hdr)
+				return to_user(ctx, XT_STAT_USER_NO_HEADROOM); /* nothing changed */
+			return drop(ctx, XT_STAT_DROP_INTERNAL);
+		}
+		data = (void *)(long)ctx->data;
+		data_end = (void *)(long)ctx->data_end;
+	}
+
+	eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return drop(ctx, XT_STAT_DROP_INTERNAL);
+	mac_copy(eth->dst, dmac);
+	mac_copy(eth->src, smac);
+
+	if (out_v6) {
+		struct pkt_ipv6 *ip6 = (void *)(eth + 1);
+		struct pkt_udp *udp = (void *)(ip6 + 1);
+
+		if ((void *)(udp + 1) > data_end)
+			return drop(ctx, XT_STAT_DROP_INTERNAL);
+		put_be16(eth->type, PKT_ETH_P_IPV6);
+		put_be32(ip6->ver_tc_flow, 6u << 28 | (__u32)tos << 20);
+		put_be16(ip6->payload_len, (__u16)out_udp_len);
+		ip6->nexthdr = PKT_IPPROTO_UDP;
+		ip6->hop_limit = ttl;
+		ip6_copy(ip6->saddr, plan->src.ip);
+		ip6_copy(ip6->daddr, plan->dst.ip);
+		raw16_copy(udp->source, plan->src.port);
+		raw16_copy(udp->dest, plan->dst.port);
+		put_be16(udp->len, (__u16)out_udp_len);
+		put_be16(udp->check, check);
+		if (plan->add_hdr) {
+			__u8 *ch = (void *)(udp + 1);
+
+			if ((void *)(ch + CHANNEL_HDR_LEN) > data_end)
+				return drop(ctx, XT_STAT_DROP_INTERNAL);
+			put_be16(ch, plan->channel);
+			put_be16(ch + 2, plan->data_len);
+		}
+	} else {
+		struct pkt_ipv4 *ip4 = (void *)(eth + 1);
+		struct pkt_udp *udp = (void *)(ip4 + 1);
+		__u32 ipsum;
+
+		if ((void *)(udp + 1) > data_end)
+			return drop(ctx, XT_STAT_DROP_INTERNAL);
+		put_be16(eth->type, PKT_ETH_P_IPV4);
+		ip4->ver_ihl = 0x45;
+		ip4->tos = tos;
+		put_be16(ip4->tot_len, (__u16)out_l3_len);
+		put_be16(ip4->id, ip_id);
+		put_be16(ip4->frag_off, df ? PKT_IPV4_DF : 0);
+		ip4->ttl = ttl;
+		ip4->protocol = PKT_IPPROTO_UDP;
+		ip4_copy(ip4->saddr, plan->src.ip);
+		ip4_copy(ip4->daddr, plan->dst.ip);
+		/* Every field of this header is new: its checksum is computed, not updated. */
+		ipsum = (0x45u << 8 | tos) + out_l3_len + ip_id + (df ? PKT_IPV4_DF : 0) +
+			((__u32)ttl << 8 | PKT_IPPROTO_UDP);
+		ipsum = addr_sum(addr_sum(ipsum, &plan->src), &plan->dst);
+		put_be16(ip4->check, csum_fold(ipsum));
+		raw16_copy(udp->source, plan->src.port);
+		raw16_copy(udp->dest, plan->dst.port);
+		put_be16(udp->len, (__u16)out_udp_len);
+		put_be16(udp->check, check);
+		if (plan->add_hdr) {
+			__u8 *ch = (void *)(udp + 1);
+
+			if ((void *)(ch + CHANNEL_HDR_LEN) > data_end)
+				return drop(ctx, XT_STAT_DROP_INTERNAL);
+			put_be16(ch, plan->channel);
+			put_be16(ch + 2, plan->data_len);
+		}
+	}
+
+	/* Cut the padding and any Ethernet trailer: the datagram carries exactly the data. */
+	{
+		__u64 want = out_hdr + plan->data_len;
+		__u64 have = (__u64)(data_end - data);
+
+		if (have > want && bpf_xdp_adjust_tail(ctx, (int)want - (int)have))
+			return drop(ctx, XT_STAT_DROP_INTERNAL);
+	}
+
+	count(plan->stat, plan->data_len);
+	if (fallback)
+		count(XT_STAT_FIB_FALLBACK, plan->data_len);
+	if (redirect) {
+		count(XT_STAT_TX_REDIRECT, plan->data_len);
+		return bpf_redirect_map(&tx_ports, egress, 0);
+	}
+	return XDP_TX;
+}
+
+/* ---- the two directions ---- */
+
+/* ChannelData from a client to the listen port (RFC 8656 §12). */
+static __always_inline int client_to_peer(struct xdp_md *ctx, const struct xt_config *cfg,
+					  struct scratch *sc, const __u8 *payload, void *data_end)
+{
+	const struct frame_in *in = &sc->in;
+	struct relay_plan *plan = &sc->plan;
+	__u32 plen = in->udp_len - sizeof(struct pkt_udp);
+	struct xt_chan_client_val *v;
+	struct xt_chan_peer_val *pv;
+	__u16 channel, len;
+
+	if (plen < CHANNEL_HDR_LEN || (void *)(payload + CHANNEL_HDR_LEN) > data_end)
+		return to_user(ctx, XT_STAT_USER_STUN);
+	channel = get_be16(payload);
+	if (channel < CHANNEL_MIN || channel > CHANNEL_MAX)
+		return to_user(ctx, XT_STAT_USER_STUN);
+	len = get_be16(payload + 2);
+	/* RFC 8656 §12.5: a length past the end of the datagram is discarded. */
+	if (CHANNEL_HDR_LEN + (__u32)len > plen)
+		return drop(ctx, XT_STAT_DROP_CHANNEL_LEN);
+	if (plen - CHANNEL_HDR_LEN - len > 3)
+		return to_user(ctx, XT_STAT_USER_PADDING);
+
+	sc->key.client.client = in->src;
+	sc->key.client.listen = in->dst;
+	raw16_copy(sc->key.client.channel, payload);
+	v = bpf_map_lookup_elem(&chan_by_client, &sc->key.client);
+	if (!v)
+		return to_user(ctx, XT_STAT_USER_NO_CHANNEL);
+
+	plan->src = v->relay;
+	plan->dst = v->peer;
+	plan->data_len = len;
+	plan->channel = 0;
+	plan->strip_hdr = 1;
+	plan->add_hdr = 0;
+	plan->pad = (__u8)(plen - CHANNEL_HDR_LEN - len);
+	plan->hops = 1;
+	plan->stat = in->family == XT_AF_INET6 ? XT_STAT_RELAY_C2P_V6 : XT_STAT_RELAY_C2P_V4;
+	ip4_copy(plan->alloc[0], v->alloc_id);
+	__builtin_memset(plan->alloc[1], 0, sizeof(plan->alloc[1]));
+	if (!ours(cfg, &v->peer))
+		return relay(ctx, cfg, sc);
+
+	/* Hairpin: the peer is another allocation of ours. Deliver to that allocation's client in
+	 * this same pass (once: the result goes to a client, never back into the relay). */
+	sc->key.peer.peer = plan->src;
+	sc->key.peer.relay = plan->dst;
+	pv = bpf_map_lookup_elem(&chan_by_peer, &sc->key.peer);
+	if (!pv || ours(cfg, &pv->client))
+		return to_user(ctx, XT_STAT_USER_HAIRPIN);
+	plan->src = pv->listen;
+	plan->dst = pv->client;
+	plan->channel = get_be16(pv->channel);
+	plan->add_hdr = 1;
+	plan->hops = 2;
+	plan->stat = XT_STAT_RELAY_HAIRPIN;
+	ip4_copy(plan->alloc[1], pv->alloc_id);
+	return relay(ctx, cfg, sc);
+}
+
+/* A datagram from a peer to an allocation's relayed address (RFC 8656 §11.5 with a channel). */
+static __always_inline int peer_to_client(struct xdp_md *ctx, const struct xt_config *cfg,
+					  struct scratch *sc)
+{
+	const struct frame_in *in = &sc->in;
+	struct relay_plan *plan = &sc->plan;
+	struct xt_chan_peer_val *v;
+
+	sc->key.peer.peer = in->src;
+	sc->key.peer.relay = in->dst;
+	v = bpf_map_lookup_elem(&chan_by_peer, &sc->key.peer);
+	if (!v)
+		return to_user(ctx, XT_STAT_USER_NO_CHANNEL);
+
+	plan->src = v->listen;
+	plan->dst = v->client;
+	plan->data_len = in->udp_len - sizeof(struct pkt_udp);
+	plan->channel = get_be16(v->channel);
+	plan->strip_hdr = 0;
+	plan->add_hdr = 1;
+	plan->pad = 0;
+	plan->hops = 1;
+	plan->stat = in->family == XT_AF_INET6 ? XT_STAT_RELAY_P2C_V6 : XT_STAT_RELAY_P2C_V4;
+	ip4_copy(plan->alloc[0], v->alloc_id);
+	__builtin_memset(plan->alloc[1], 0, sizeof(plan->alloc[1]));
+	return relay(ctx, cfg, sc);
+}
+
+/* An untagged frame without IPv4 options, fragmentation or IPv6 extension headers, UDP to our
+ * address on the listen port or an allocated relay port. A BPF-to-BPF call: the classification
+ * above it stays small, and the per-packet state below lives in one stack frame. */
+static __noinline int fast(struct xdp_md *ctx, const struct xt_config *cfg, __u32 family,
+			   __u32 class)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct frame_in *in;
+	struct pkt_udp *udp;
+	struct scratch *sc;
+	__u32 zero = 0;
+
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sc)
+		return XDP_ABORTED;
+	in = &sc->in;
+	xt_addr_zero(&in->src);
+	xt_addr_zero(&in->dst);
+	in->family = (__u8)family;
+	in->src.family = (__u8)family;
+	in->dst.family = (__u8)family;
+	if (family == XT_AF_INET6) {
+		struct pkt_ipv6 *ip6 = data + sizeof(struct pkt_eth);
+		__u16 payload_len;
+
+		udp = (void *)(ip6 + 1);
+		if ((void *)(udp + 1) > data_end)
+			return pass(ctx, XT_STAT_PASS_NOT_OURS);
+		payload_len = get_be16(ip6->payload_len);
+		in->udp_len = get_be16(udp->len);
+		if (payload_len < sizeof(*udp) || (void *)udp + payload_len > data_end ||
+		    in->udp_len != payload_len)
+			return to_user(ctx, XT_STAT_USER_BAD_LENGTH);
+		ip6_copy(in->src.ip, ip6->saddr);
+		ip6_copy(in->dst.ip, ip6->daddr);
+	} else {
+		struct pkt_ipv4 *ip = data + sizeof(struct pkt_eth);
+		__u16 tot_len;
+
+		udp = (void *)(ip + 1);
+		if ((void *)(udp + 1) > data_end)
+			return pass(ctx, XT_STAT_PASS_NOT_OURS);
+		tot_len = get_be16(ip->tot_len);
+		in->udp_len = get_be16(udp->len);
+		if (tot_len < sizeof(*ip) + sizeof(*udp) || (void *)ip + tot_len > data_end ||
+		    in->udp_len != tot_len - sizeof(*ip))
+			return to_user(ctx, XT_STAT_USER_BAD_LENGTH);
+		/* The header is rebuilt from its fields: make sure they are the ones that were sent. */
+		if (csum_fold(csum_add_bytes(0, (const __u8 *)ip, sizeof(*ip))) != 0)
+			return drop(ctx, XT_STAT_DROP_IP_CSUM);
+		ip4_copy(in->src.ip, ip->saddr);
+		ip4_copy(in->dst.ip, ip->daddr);
+	}
+	in->check = get_be16(udp->check);
+	/* IPv4: RFC 768 "no checksum", nothing to update. IPv6: invalid (RFC 8200 §8.1), user
+	 * space drops it. */
+	if (in->check == 0)
+		return to_user(ctx, XT_STAT_USER_ZERO_CSUM);
+	if (!(get_be16(cfg->flags) & XT_CFG_FASTPATH))
+		return to_user(ctx, XT_STAT_USER_DISABLED);
+	raw16_copy(in->src.port, udp->source);
+	raw16_copy(in->dst.port, udp->dest);
+	if (class == PORT_LISTEN)
+		return client_to_peer(ctx, cfg, sc, (const __u8 *)(udp + 1), data_end);
+	return peer_to_client(ctx, cfg, sc);
+}
+
+static __always_inline int classify_v4(struct xdp_md *ctx, const struct xt_config *cfg, __u32 l3,
+				       int tagged)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct pkt_ipv4 *ip = data + l3;
+	struct pkt_udp *udp;
+	enum port_class class;
+	__u32 ihl;
+	__u16 frag;
+
+	if ((void *)(ip + 1) > data_end || ip->ver_ihl >> 4 != 4 || !ours_v4(cfg, ip->daddr) ||
+	    ip->protocol != PKT_IPPROTO_UDP)
+		return pass(ctx, XT_STAT_PASS_NOT_OURS);
+	ihl = (ip->ver_ihl & 0xF) * 4;
+	frag = get_be16(ip->frag_off);
+	if (frag & PKT_IPV4_OFFSET_MASK)
+		return to_user(ctx, XT_STAT_USER_FRAGMENT); /* no UDP header in it to look at */
+	if (ihl < sizeof(*ip))
+		return pass(ctx, XT_STAT_PASS_NOT_OURS);
+	udp = (void *)ip + ihl;
+	if ((void *)(udp + 1) > data_end)
+		return pass(ctx, XT_STAT_PASS_NOT_OURS);
+	class = port_class(cfg, get_be16(udp->dest));
+	if (class == PORT_OTHER)
+		return pass(ctx, XT_STAT_PASS_NOT_OURS);
+	if (class == PORT_FREE)
+		return pass(ctx, XT_STAT_PASS_PORT_FREE);
+	if (tagged)
+		return to_user(ctx, XT_STAT_USER_VLAN);
+	if (ihl != sizeof(*ip))
+		return to_user(ctx, XT_STAT_USER_IP_OPTIONS);
+	if (frag & PKT_IPV4_MF)
+		return to_user(ctx, XT_STAT_USER_FRAGMENT);
+	return fast(ctx, cfg, XT_AF_INET, class);
+}
+
+static __always_inline int classify_v6(struct xdp_md *ctx, const struct xt_config *cfg, __u32 l3,
+				       int tagged)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct pkt_ipv6 *ip6 = data + l3;
+	__u8 *next = (void *)(ip6 + 1);
+	struct pkt_udp *udp;
+	enum port_class class;
+	__u8 nexthdr;
+	int ext = 0, fragment = 0;
+
+	if ((void *)(ip6 + 1) > data_end || ip6->ver_tc_flow[0] >> 4 != 6 ||
+	    !ours_v6(cfg, ip6->daddr))
+		return pass(ctx, XT_STAT_PASS_NOT_OURS);
+	nexthdr = ip6->nexthdr;
+	/* Walk a few extension headers only to learn whether UDP to a port of ours is inside. */
+	for (int i = 0; i < 4 && nexthdr != PKT_IPPROTO_UDP; i++) {
+		__u32 hlen;
+
+		if (!pkt_ipv6_is_ext_header(nexthdr) || nexthdr == PKT_IPV6_HDR_ESP)
+			return pass(ctx, XT_STAT_PASS_NOT_OURS);
+		if ((void *)(next + 8) > data_end)
+			return pass(ctx, XT_STAT_PASS_NOT_OURS);
+		ext = 1;
+		if (nexthdr == PKT_IPV6_HDR_FRAGMENT) {
+			fragment = 1;
+			if (get_be16(next + 2) & 0xFFF8) /* not the first fragment: no UDP header */
+				return next[0] == PKT_IPPROTO_UDP ?
+					       to_user(ctx, XT_STAT_USER_FRAGMENT) :
+					       pass(ctx, XT_STAT_PASS_NOT_OURS);
+			hlen = 8;
+		} else if (nexthdr == PKT_IPV6_HDR_AUTH) {
+			hlen = ((__u32)next[1] + 2) * 4;
+		} else {
+			hlen = ((__u32)next[1] + 1) * 8;
+		}
+		nexthdr = next[0];
+		next += hlen;
+	}
+	if (nexthdr != PKT_IPPROTO_UDP)
+		return pass(ctx, XT_STAT_PASS_NOT_OURS);
+	udp = (void *)next;
+	if ((void *)(udp + 1) > data_end)
+		return pass(ctx, XT_STAT_PASS_NOT_OURS);
+	class = port_class(cfg, get_be16(udp->dest));
+	if (class == PORT_OTHER)
+		return pass(ctx, XT_STAT_PASS_NOT_OURS);
+	if (class == PORT_FREE)
+		return pass(ctx, XT_STAT_PASS_PORT_FREE);
+	if (tagged)
+		return to_user(ctx, XT_STAT_USER_VLAN);
+	if (fragment)
+		return to_user(ctx, XT_STAT_USER_FRAGMENT);
+	if (ext)
+		return to_user(ctx, XT_STAT_USER_IPV6_EXT);
+	return fast(ctx, cfg, XT_AF_INET6, class);
+}
+
+SEC("xdp")
+int xturn_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct pkt_eth *eth = data;
+	const struct xt_config *cfg;
+	__u32 zero = 0, l3 = sizeof(*eth);
+	int tagged = 0;
+	__u16 type;
+
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg || get_be16(cfg->listen_port) == 0)
+		return XDP_PASS; /* not configured yet: a transparent program */
+	if ((void *)(eth + 1) > data_end)
+		return pass(ctx, XT_STAT_PASS_NOT_OURS);
+	type = get_be16(eth->type);
+	if (type == PKT_ETH_P_8021Q || type == PKT_ETH_P_8021AD) {
+		struct pkt_vlan *tag = (void *)(eth + 1);
+
+		if ((void *)(tag + 1) > data_end)
+			return pass(ctx, XT_STAT_PASS_NOT_OURS);
+		type = get_be16(tag->type);
+		l3 += sizeof(*tag);
+		tagged = 1;
+	}
+	if (type == PKT_ETH_P_IPV4)
+		return classify_v4(ctx, cfg, l3, tagged);
+	if (type == PKT_ETH_P_IPV6)
+		return classify_v6(ctx, cfg, l3, tagged);
+	return pass(ctx, XT_STAT_PASS_NOT_OURS);
+}
