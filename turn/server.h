@@ -100,7 +100,7 @@ struct turn_action {
 
 /* Capacity a caller must give each call (more is better: expiries are emitted as room allows). */
 #define TURN_ACTIONS_MIN 8
-#define TURN_ARENA_MIN 2048
+#define TURN_ARENA_MIN 4096 /* an answer with the longest REALM and SOFTWARE fits */
 
 /* The output of each call. Calls append; turn_actions__reset() empties it. wake_at is rewritten by
  * every call: the time (ms) at which turn_server__tick() must next be called; UINT64_MAX = never.
