@@ -7,6 +7,7 @@
  * relays it), so the lock guards control traffic and the user-space relaying of unbound data; see
  * ARCHITECTURE.md for why this beats steering here.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <glob.h>
 #include <net/if.h>
@@ -22,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "app/daemon.h"
+#include "app/version.h"
 #include "app/log.h"
 #include "app/metrics.h"
 #include "app/neigh.h"
@@ -463,6 +465,7 @@ static bool health(void *ctx)
 }
 
 static void render_metrics(void *ctx, struct metrics_text *t);
+static void render_status(void *ctx, const char *user, struct metrics_text *t);
 
 /* ---- start-up and shutdown ---- */
 
@@ -745,8 +748,12 @@ int daemon_run(struct xturn_config *cfg, const char *config_path)
 	if (setup_xdp(d) || setup_workers(d))
 		goto out_fail;
 	if (d->gen->cfg.metrics.enabled) {
-		d->metrics = metrics_server__start(&d->gen->cfg.metrics.listen, render_metrics,
-						   health, d);
+		struct metrics_handlers h = { .metrics = render_metrics,
+					      .health = health,
+					      .status = render_status,
+					      .ctx = d };
+
+		d->metrics = metrics_server__start(&d->gen->cfg.metrics.listen, &h);
 		if (!d->metrics)
 			goto out_fail;
 	}
@@ -929,4 +936,102 @@ static void render_metrics(void *ctx, struct metrics_text *t)
 			     (unsigned long long)ds.reload_errors);
 	metrics_text__header(t, "xturn_memory_bytes", "gauge", "Bytes held by the TURN core.");
 	metrics_text__printf(t, "xturn_memory_bytes %llu\n", (unsigned long long)ts.memory_bytes);
+}
+
+/* ---- status (xturnctl) ---- */
+
+static const char *addr_text(const struct xt_addr *a, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN] = "-";
+
+	if (a->family == XT_AF_INET)
+		inet_ntop(AF_INET, a->ip, ip, sizeof(ip));
+	else if (a->family == XT_AF_INET6)
+		inet_ntop(AF_INET6, a->ip, ip, sizeof(ip));
+	snprintf(buf, len, a->family == XT_AF_INET6 ? "[%s]:%u" : "%s:%u", ip, xt_addr_port(a));
+	return buf;
+}
+
+struct status_walk {
+	struct metrics_text *t;
+	uint64_t now;
+	const struct turn_server *server;
+	unsigned int shown;
+};
+
+static int status_channel(const struct turn_channel_info *c, void *ctx)
+{
+	struct status_walk *w = ctx;
+	char peer[64];
+
+	metrics_text__printf(w->t, "    channel 0x%04x peer %s %s%s expires in %llds\n", c->channel,
+			     addr_text(&c->peer, peer, sizeof(peer)),
+			     c->bound ? "bound" : "cooling-down",
+			     c->installed ? ", in kernel" : "",
+			     (long long)((int64_t)(c->expires_ms - w->now) / 1000));
+	return 0;
+}
+
+static int status_allocation(const struct turn_alloc_info *a, void *ctx)
+{
+	struct status_walk *w = ctx;
+	char client[64], r4[64], r6[64];
+
+	metrics_text__printf(w->t, "  allocation %u user %.*s client %s", a->id, (int)a->user_len,
+			     (const char *)a->user, addr_text(&a->client, client, sizeof(client)));
+	if (a->relay[0].family)
+		metrics_text__printf(w->t, " relay %s (expires in %llds)",
+				     addr_text(&a->relay[0], r4, sizeof(r4)),
+				     (long long)((int64_t)(a->expires_ms[0] - w->now) / 1000));
+	if (a->relay[1].family)
+		metrics_text__printf(w->t, " relay %s (expires in %llds)",
+				     addr_text(&a->relay[1], r6, sizeof(r6)),
+				     (long long)((int64_t)(a->expires_ms[1] - w->now) / 1000));
+	metrics_text__printf(w->t, " permissions %u channels %u\n", a->n_permissions, a->n_channels);
+	turn_server__foreach_channel(w->server, a->id, status_channel, w);
+	w->shown++;
+	return 0;
+}
+
+static void render_status(void *ctx, const char *user, struct metrics_text *t)
+{
+	struct daemon *d = ctx;
+	struct status_walk w = { .t = t, .now = now_ms(d), .server = d->server };
+	struct turn_server_stats ts;
+	struct xt_stat xs[XT_STAT_COUNT] = { 0 };
+
+	metrics_text__printf(t, "xturnd %s on %s (ifindex %d), XDP %s mode, fast path %s\n",
+			     XTURN_VERSION, d->gen->cfg.interface, d->ifindex,
+			     xdp_relay__mode(d->xdp) == XDP_RELAY_MODE_NATIVE ? "native" : "generic",
+			     d->gen->cfg.xdp.fast_path ? "on" : "off");
+	for (unsigned int i = 0; i < d->n_workers; i++) {
+		struct xsk_port_stats s;
+
+		xsk_port__stats(&d->workers[i].port, &s);
+		metrics_text__printf(t,
+				     "queue %u: %s, rx %llu tx %llu, rx dropped %llu, tx ring full %llu, "
+				     "fill ring empty %llu\n",
+				     d->workers[i].port.queue,
+				     d->workers[i].port.zero_copy ? "zero-copy" : "copy",
+				     (unsigned long long)s.rx_packets, (unsigned long long)s.tx_packets,
+				     (unsigned long long)s.rx_dropped, (unsigned long long)s.tx_ring_full,
+				     (unsigned long long)s.rx_fill_ring_empty);
+	}
+	xdp_relay__read_stats(d->xdp, xs);
+	metrics_text__printf(t, "relayed in kernel: %llu packets to peers, %llu to clients\n",
+			     (unsigned long long)(xs[XT_STAT_RELAY_C2P_V4].packets +
+						  xs[XT_STAT_RELAY_C2P_V6].packets),
+			     (unsigned long long)(xs[XT_STAT_RELAY_P2C_V4].packets +
+						  xs[XT_STAT_RELAY_P2C_V6].packets));
+	pthread_mutex_lock(&d->server_lock);
+	turn_server__stats(d->server, &ts);
+	metrics_text__printf(t, "relayed in user space: %llu packets to peers, %llu to clients\n",
+			     (unsigned long long)ts.to_peer_packets,
+			     (unsigned long long)ts.to_client_packets);
+	metrics_text__printf(t, "allocations %llu, permissions %llu, channels %llu%s%s\n",
+			     (unsigned long long)ts.allocations, (unsigned long long)ts.permissions,
+			     (unsigned long long)ts.channels, user ? ", of user " : "", user ? user : "");
+	turn_server__foreach_allocation(d->server, (const uint8_t *)user, user ? strlen(user) : 0,
+					status_allocation, &w);
+	pthread_mutex_unlock(&d->server_lock);
 }

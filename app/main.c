@@ -5,9 +5,9 @@
 #include <string.h>
 #include "app/daemon.h"
 #include "app/log.h"
+#include "app/version.h"
 #include "config/config.h"
 
-#define XTURN_VERSION "0.1.0"
 
 static void usage(FILE *f)
 {

@@ -12,9 +12,7 @@
 
 struct metrics_server {
 	struct MHD_Daemon *mhd;
-	metrics_render_fn render;
-	metrics_health_fn health;
-	void *ctx;
+	struct metrics_handlers h;
 };
 
 void metrics_text__printf(struct metrics_text *t, const char *fmt, ...)
@@ -85,10 +83,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			     "only GET\n", 9, MHD_RESPMEM_PERSISTENT);
 	if (*upload_data_size)
 		return MHD_NO;
-	if (!strcmp(url, "/metrics")) {
+	if (!strcmp(url, "/metrics") || !strcmp(url, "/status")) {
 		struct metrics_text t = { 0 };
 
-		m->render(m->ctx, &t);
+		if (url[1] == 'm')
+			m->h.metrics(m->h.ctx, &t);
+		else
+			m->h.status(m->h.ctx,
+				    MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "user"),
+				    &t);
 		if (t.oom) {
 			free(t.buf);
 			return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain",
@@ -98,18 +101,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			     t.len, t.buf ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	}
 	if (!strcmp(url, "/healthz")) {
-		if (m->health(m->ctx))
+		if (m->h.health(m->h.ctx))
 			return reply(conn, MHD_HTTP_OK, "text/plain", "ok\n", 3,
 				     MHD_RESPMEM_PERSISTENT);
 		return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", "unhealthy\n", 10,
 			     MHD_RESPMEM_PERSISTENT);
 	}
-	return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", "not found: try /metrics or /healthz\n",
-		     36, MHD_RESPMEM_PERSISTENT);
+	return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", "not found: try /metrics, /healthz or /status\n",
+		     45, MHD_RESPMEM_PERSISTENT);
 }
 
-struct metrics_server *metrics_server__start(const struct xt_addr *addr, metrics_render_fn render,
-					     metrics_health_fn health, void *ctx)
+struct metrics_server *metrics_server__start(const struct xt_addr *addr,
+					     const struct metrics_handlers *handlers)
 {
 	struct metrics_server *m = calloc(1, sizeof(*m));
 	struct sockaddr_storage ss = { 0 };
@@ -118,9 +121,7 @@ struct metrics_server *metrics_server__start(const struct xt_addr *addr, metrics
 
 	if (!m)
 		return NULL;
-	m->render = render;
-	m->health = health;
-	m->ctx = ctx;
+	m->h = *handlers;
 	if (addr->family == XT_AF_INET6) {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 		s6->sin6_family = AF_INET6;
@@ -147,7 +148,7 @@ struct metrics_server *metrics_server__start(const struct xt_addr *addr, metrics
 		errno = err;
 		return NULL;
 	}
-	pr_info("metrics: serving /metrics and /healthz on %s port %u", text, xt_addr_port(addr));
+	pr_info("metrics: serving /metrics, /healthz and /status on %s port %u", text, xt_addr_port(addr));
 	return m;
 }
 

@@ -26,12 +26,22 @@ void metrics_text__header(struct metrics_text *t, const char *name, const char *
 typedef void (*metrics_render_fn)(void *ctx, struct metrics_text *t);
 /* True while the daemon serves traffic. */
 typedef bool (*metrics_health_fn)(void *ctx);
+/* Renders the human-readable status (/status, xturnctl); user filters allocations (NULL = all). */
+typedef void (*metrics_status_fn)(void *ctx, const char *user, struct metrics_text *t);
+
+struct metrics_handlers {
+	metrics_render_fn metrics;
+	metrics_health_fn health;
+	metrics_status_fn status;
+	void *ctx;
+};
 
 struct metrics_server;
 
-/* Listens on addr (IPv4 or IPv6, with port). NULL + errno on failure (logged). */
-struct metrics_server *metrics_server__start(const struct xt_addr *addr, metrics_render_fn render,
-					     metrics_health_fn health, void *ctx);
+/* Listens on addr (IPv4 or IPv6, with port) and serves /metrics, /healthz and /status[?user=U].
+ * NULL + errno on failure (logged). */
+struct metrics_server *metrics_server__start(const struct xt_addr *addr,
+					     const struct metrics_handlers *handlers);
 void metrics_server__stop(struct metrics_server *m);
 
 #endif

@@ -226,8 +226,7 @@ bool xturn_cidr_contains(const struct xturn_cidr *cidr, const struct xt_addr *ad
 	return !rest || ((addr->ip[full] ^ cidr->ip[full]) & (__u8)(0xFF << (8 - rest))) == 0;
 }
 
-/* "host:port", "[v6]:port" */
-static int parse_host_port(const char *text, struct xt_addr *addr)
+int xturn_parse_host_port(const char *text, struct xt_addr *addr)
 {
 	char host[INET6_ADDRSTRLEN + 1];
 	const char *colon, *h = text;
@@ -770,7 +769,7 @@ static int load_metrics_listen(struct loader *l, yaml_node_t *v, const char *key
 		l->cfg->metrics.enabled = false;
 		return 0;
 	}
-	if (parse_host_port(s, &l->cfg->metrics.listen))
+	if (xturn_parse_host_port(s, &l->cfg->metrics.listen))
 		return fail(l, line_of(v), key, "expected ADDRESS:PORT, [IPv6]:PORT or off, got '%s'",
 			    s);
 	l->cfg->metrics.enabled = true;

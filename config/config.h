@@ -101,6 +101,8 @@ void xturn_config__free(struct xturn_config *cfg);
 int xturn_parse_ip(const char *text, struct xt_addr *addr);
 int xturn_parse_cidr(const char *text, struct xturn_cidr *cidr);
 bool xturn_cidr_contains(const struct xturn_cidr *cidr, const struct xt_addr *addr);
+/* "ADDRESS:PORT" or "[IPv6]:PORT", port 1-65535. */
+int xturn_parse_host_port(const char *text, struct xt_addr *addr);
 
 const char *xturn_log_level_name(enum xturn_log_level level);
 
