@@ -28,6 +28,7 @@
 #include "app/metrics.h"
 #include "app/neigh.h"
 #include "app/pipeline.h"
+#include "app/turn_setup.h"
 #include "app/xsk.h"
 #include "turn/auth.h"
 #include "turn/server.h"
@@ -63,9 +64,7 @@ struct worker {
 /* Everything a SIGHUP replaces, kept alive together while the core refers to it. */
 struct generation {
 	struct xturn_config cfg;
-	struct auth_store *auth;
-	struct turn_cidr *deny, *allow;
-	struct turn_server_config tcfg;
+	struct turn_setup setup; /* credentials, peer policy and the core's config, from cfg */
 };
 
 struct daemon_stats {
@@ -138,96 +137,25 @@ static void generation_free(struct generation *g)
 {
 	if (!g)
 		return;
-	auth_store__free(g->auth);
-	free(g->deny);
-	free(g->allow);
+	turn_setup__release(&g->setup);
 	xturn_config__free(&g->cfg);
 	free(g);
-}
-
-static struct turn_cidr *copy_cidrs(const struct xturn_cidr *src, size_t n)
-{
-	struct turn_cidr *out = calloc(n ? n : 1, sizeof(*out));
-
-	for (size_t i = 0; out && i < n; i++) {
-		out[i].family = src[i].family;
-		out[i].prefix_len = src[i].prefix_len;
-		memcpy(out[i].ip, src[i].ip, 16);
-	}
-	return out;
 }
 
 /* Builds the credential store and the core's config from a loaded file (taken over). */
 static struct generation *generation_new(struct xturn_config *cfg)
 {
 	struct generation *g = calloc(1, sizeof(*g));
-	struct turn_server_config *t;
-	int err = 0;
 
 	if (!g)
 		return NULL;
 	g->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
-	g->auth = auth_store__new(g->cfg.realm);
-	if (!g->auth) {
-		pr_err("%s: realm: %s", g->cfg.path, strerror(errno));
-		goto out_free;
+	if (turn_setup__init(&g->setup, &g->cfg)) {
+		generation_free(g);
+		return NULL;
 	}
-	for (size_t i = 0; i < g->cfg.auth.n_users && !err; i++) {
-		const struct xturn_user *u = &g->cfg.auth.users[i];
-
-		if (u->has_key) {
-			struct auth_key key = { .len = 16 };
-
-			memcpy(key.b, u->key, 16);
-			err = auth_store__add_user_key(g->auth, u->username, &key);
-		} else {
-			err = auth_store__add_user(g->auth, u->username, u->password);
-		}
-		if (err)
-			pr_err("%s: auth.users[%zu]: %s", g->cfg.path, i, strerror(-err));
-	}
-	for (size_t i = 0; i < g->cfg.auth.n_secrets && !err; i++) {
-		err = auth_store__add_secret(g->auth, (const uint8_t *)g->cfg.auth.secrets[i],
-					     strlen(g->cfg.auth.secrets[i]));
-		if (err)
-			pr_err("%s: auth.secrets[%zu]: %s", g->cfg.path, i, strerror(-err));
-	}
-	if (err)
-		goto out_free;
-	g->deny = copy_cidrs(g->cfg.peers.deny, g->cfg.peers.n_deny);
-	g->allow = copy_cidrs(g->cfg.peers.allow, g->cfg.peers.n_allow);
-	if (!g->deny || !g->allow)
-		goto out_free;
-
-	t = &g->tcfg;
-	t->auth = g->auth;
-	t->nonce_lifetime = g->cfg.auth.nonce_lifetime;
-	t->password_algorithms = true;
-	t->software = g->cfg.software;
-	for (size_t i = 0; i < g->cfg.n_addresses && i < TURN_MAX_RELAY_ADDRS; i++) {
-		t->relays[i].addr = g->cfg.addresses[i];
-		t->relays[i].advertised = g->cfg.advertised[i];
-	}
-	t->n_relays = g->cfg.n_addresses < TURN_MAX_RELAY_ADDRS ? g->cfg.n_addresses
-								: TURN_MAX_RELAY_ADDRS;
-	t->listen_port = g->cfg.listen_port;
-	t->relay_port_min = g->cfg.relay_port_min;
-	t->relay_port_max = g->cfg.relay_port_max;
-	t->default_lifetime = g->cfg.allocations.default_lifetime;
-	t->max_lifetime = g->cfg.allocations.max_lifetime;
-	t->max_per_user = g->cfg.allocations.max_per_user;
-	t->max_total = g->cfg.allocations.max_total;
-	t->deny_default = g->cfg.peers.deny_default;
-	t->deny = g->deny;
-	t->n_deny = g->cfg.peers.n_deny;
-	t->allow = g->allow;
-	t->n_allow = g->cfg.peers.n_allow;
 	return g;
-
-out_free:
-	generation_free(g);
-	return NULL;
 }
 
 /* ---- side effects of the core's actions on the kernel maps ---- */
@@ -638,13 +566,13 @@ static void reload(struct daemon *d)
 		return;
 	}
 	/* What cannot change is kept from the running generation. */
-	g->tcfg.n_relays = old->tcfg.n_relays;
-	memcpy(g->tcfg.relays, old->tcfg.relays, sizeof(g->tcfg.relays));
-	g->tcfg.relay_port_min = old->tcfg.relay_port_min;
-	g->tcfg.relay_port_max = old->tcfg.relay_port_max;
-	g->tcfg.max_total = old->tcfg.max_total;
+	g->setup.tcfg.n_relays = old->setup.tcfg.n_relays;
+	memcpy(g->setup.tcfg.relays, old->setup.tcfg.relays, sizeof(g->setup.tcfg.relays));
+	g->setup.tcfg.relay_port_min = old->setup.tcfg.relay_port_min;
+	g->setup.tcfg.relay_port_max = old->setup.tcfg.relay_port_max;
+	g->setup.tcfg.max_total = old->setup.tcfg.max_total;
 	pthread_mutex_lock(&d->server_lock);
-	ret = turn_server__reconfigure(d->server, &g->tcfg);
+	ret = turn_server__reconfigure(d->server, &g->setup.tcfg);
 	if (!ret)
 		d->gen = g;
 	pthread_mutex_unlock(&d->server_lock);
@@ -737,7 +665,7 @@ int daemon_run(struct xturn_config *cfg, const char *config_path)
 		pr_err("interface %s: reading its MAC: %s", d->gen->cfg.interface, strerror(-err));
 		goto out_fail;
 	}
-	d->server = turn_server__new(&d->gen->tcfg, random_bytes, NULL);
+	d->server = turn_server__new(&d->gen->setup.tcfg, random_bytes, NULL);
 	if (!d->server) {
 		pr_err("TURN core: %s", strerror(errno));
 		goto out_fail;
