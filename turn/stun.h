@@ -23,7 +23,7 @@
 #define STUN_MI_LEN 20			 /* HMAC-SHA1 */
 #define STUN_MI_SHA256_LEN 32		 /* full HMAC-SHA256; 16..32 accepted (§14.6) */
 #define STUN_MI_SHA256_MIN_LEN 16
-#define STUN_MAX_MSG_LEN 65535 /* length field is 16 bits (+20 header; UDP caps it anyway) */
+#define STUN_MAX_MSG_LEN 65535 /* whole message; longer ones fit in no UDP datagram, refused */
 
 /* RFC 8489 §14.3, RFC 8656 §18: limits on variable-length text attributes, in bytes. */
 #define STUN_USERNAME_MAX 513 /* "less than 509 bytes" rounded up to the padded size */
@@ -317,6 +317,8 @@ struct stun_builder {
 	size_t len;
 	int err; /* 0 or the first -errno */
 	uint8_t txid[STUN_TXID_LEN];
+	uint8_t pad_byte; /* value of padding bytes: 0 from begin; receivers ignore it (RFC 8489 §14),
+			   * RFC 5769's vectors use 0x20, so tests set it to re-encode them exactly */
 };
 
 /* Starts a message: 0 or -ENOSPC (cap < 20). */
