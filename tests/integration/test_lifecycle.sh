@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# test_lifecycle.sh BUILD_DIR — xturnd's signals and failures on a namespace topology, as root.
+#
+# SIGHUP reload: a changed password takes effect (old refused, new accepted) while an existing
+# allocation stays usable and refreshable; a broken file on SIGHUP keeps the running configuration
+# (xturnd stays up, the error is logged). SIGTERM: exit 0 within 1 s, no XDP program left on the
+# interface. kill -9: non-TURN traffic (UDP, ICMP) still reaches the host, and a new xturnd attaches
+# and relays. Prints "N passed, M failed" last.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+xt_init "${1:?usage: test_lifecycle.sh BUILD_DIR}"
+
+RELAY_ECHO_PORT=7777
+CFG=$XT_TMP/xturnd.yaml
+LOG=$XT_TMP/xturnd.log
+
+start_echo_peer || check "echo peer started" false
+bg "$P-relay" python3 "$UDP_ECHO" --bind "$RELAY4" --bind "$RELAY6" --port "$RELAY_ECHO_PORT" \
+	--max-seconds 600 >"$XT_TMP/relay-echo.log" 2>&1
+wait_for_line "$XT_TMP/relay-echo.log" listening 50 || check "relay host echo started" false
+
+# non_turn_ok LABEL: plain UDP to a kernel socket on the relay and ICMP, v4 and v6.
+non_turn_ok() {
+	local addr out
+	for addr in "$RELAY4" "[$RELAY6]"; do
+		out=$(tc --peer "$addr:$RELAY_ECHO_PORT" --count 3 --recv-timeout 1 udp)
+		check "$1: UDP to $addr:$RELAY_ECHO_PORT reaches the relay host" eq "$(kv received "$out")" 3
+	done
+	check "$1: ICMP echo to $RELAY4" in_ns "$P-client" ping -c 2 -i 0.2 -W 1 "$RELAY4"
+	check "$1: ICMPv6 echo to $RELAY6" in_ns "$P-client" ping -6 -c 2 -i 0.2 -W 1 "$RELAY6"
+}
+
+# ---- SIGHUP: new credentials, allocations kept ----
+xt_config "$CFG" password=old-password
+check_start "xturnd starts" "$CFG"
+xt_fib_workaround
+pid=$XT_PID
+
+in_ns "$P-client" timeout 60 python3 "$TURNCLIENT" --user test --password old-password \
+	--password2 new-password --peer "$PEER4:$ECHO_PORT" --count 20 \
+	--wait-file "$XT_TMP/go" --hold-timeout 30 hold >"$XT_TMP/hold.out" 2>&1 &
+hold=$!
+XT_BG_PIDS+=("$hold")
+wait_for_line "$XT_TMP/hold.out" READY 100
+check "allocation held before the reload: channel echo works" \
+	eq "$(kv received "$(grep phase=before "$XT_TMP/hold.out")")" 20
+
+xt_config "$CFG" password=new-password
+reloads=$(metric 'xturn_config_reloads_total{result="ok"}')
+kill -HUP "$XT_PID"
+for ((i = 0; i < 30; i++)); do
+	(($(metric 'xturn_config_reloads_total{result="ok"}') > reloads)) && break
+	sleep 0.1
+done
+check "SIGHUP: reload counted as ok" eq "$(metric 'xturn_config_reloads_total{result="ok"}')" $((reloads + 1))
+check "SIGHUP: reload logged" grep -q "reload: $CFG" "$LOG"
+out=$(tc --user test --password old-password auth)
+check "after reload: old password refused (401, 401)" eq "$(kv codes "$out")" "401,401"
+out=$(tc --user test --password new-password auth)
+check "after reload: new password accepted" eq "$(kv result "$out")" allocated
+
+touch "$XT_TMP/go"
+wait "$hold"
+check "existing allocation refreshed with the new password" \
+	eq "$(kv code "$(grep phase=refresh "$XT_TMP/hold.out")")" 0
+check "existing allocation's channel still relays after the reload" \
+	eq "$(kv received "$(grep phase=after "$XT_TMP/hold.out")")" 20
+
+# ---- SIGHUP with a broken file: the running configuration stays ----
+printf 'interface: xt-relay\nrealm: [unterminated\n' >"$CFG"
+errors=$(metric 'xturn_config_reloads_total{result="error"}')
+kill -HUP "$XT_PID"
+for ((i = 0; i < 30; i++)); do
+	(($(metric 'xturn_config_reloads_total{result="error"}') > errors)) && break
+	sleep 0.1
+done
+check "broken file on SIGHUP: reload error counted" \
+	eq "$(metric 'xturn_config_reloads_total{result="error"}')" $((errors + 1))
+check "broken file on SIGHUP: error logged, naming the file" \
+	grep -q "reload: .*$CFG.*keeping the running configuration" "$LOG"
+check "broken file on SIGHUP: xturnd still running" kill -0 "$pid"
+check "broken file on SIGHUP: still healthy" \
+	in_ns "$P-relay" curl -sf --max-time 2 "http://$XT_METRICS/healthz"
+out=$(tc --user test --password new-password auth)
+check "broken file on SIGHUP: the last good credentials still work" eq "$(kv result "$out")" allocated
+
+# ---- non-TURN traffic while xturnd runs ----
+non_turn_ok "xturnd running"
+
+# ---- SIGTERM: exit 0 within 1 s, XDP detached ----
+check "XDP program attached while running" xdp_attached
+t0=$(date +%s%N)
+kill -TERM "$XT_PID"
+for ((i = 0; i < 40; i++)); do
+	kill -0 "$XT_PID" 2>/dev/null || break
+	sleep 0.025
+done
+t1=$(date +%s%N)
+wait "$XT_PID"
+rc=$?
+XT_PID=
+ms=$(((t1 - t0) / 1000000))
+xt_log "SIGTERM to exit: ${ms} ms"
+check "SIGTERM: exits within 1 s (${ms} ms)" le "$ms" 1000
+check "SIGTERM: exit status 0" eq "$rc" 0
+check "SIGTERM: no XDP program left on xt-relay" bash -c "! nsenter --net=/var/run/netns/$P-relay \
+	ip link show dev xt-relay | grep -q xdp"
+non_turn_ok "after SIGTERM"
+
+# ---- kill -9: the kernel keeps the host reachable; a new xturnd attaches cleanly ----
+xt_config "$CFG" password=new-password
+check_start "xturnd starts again" "$CFG"
+kill -9 "$XT_PID"
+wait "$XT_PID" 2>/dev/null
+XT_PID=
+if xdp_attached; then
+	xt_log "after kill -9 an XDP program is still attached to xt-relay:"
+	in_ns "$P-relay" ip -d link show dev xt-relay | grep -A1 xdp | sed 's/^/#   /'
+else
+	xt_log "after kill -9 no XDP program is attached to xt-relay"
+fi
+non_turn_ok "after kill -9"
+# The XDP program was attached without a bpf_link (netlink), so it outlives its process; a new
+# xturnd must take over (or replace) it rather than refuse to start.
+XT_LOG=$XT_TMP/restart.log
+xt_start "$CFG" "$XT_TMP/restart.log" >"$XT_TMP/restart.out" 2>&1
+started=$?
+known_bug "restart after kill -9: xturnd attaches over the orphaned program" \
+	"xdp loader: refuses 'already has an XDP program attached'" \
+	bash -c "grep -iE 'error|attached' '$XT_TMP/restart.out' | head -n 3; exit $started"
+if ((started != 0)); then
+	xt_log "detaching the orphaned program by hand to go on"
+	in_ns "$P-relay" ip link set dev xt-relay xdp off
+	check_start "restart after detaching by hand" "$CFG"
+fi
+check "restarted xturnd: channel data relayed" eq "$(kv received "$(tc --user test \
+	--password new-password --peer "$PEER4:$ECHO_PORT" --count 20 echo)")" 20
+non_turn_ok "after restart"
+xt_stop TERM
+check "final SIGTERM: exit status 0" eq "$XT_RC" 0
+check "final SIGTERM: no XDP program left" bash -c "! nsenter --net=/var/run/netns/$P-relay \
+	ip link show dev xt-relay | grep -q xdp"
+
+xt_finish
