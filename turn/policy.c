@@ -5,8 +5,20 @@
 #include <string.h>
 #include "turn/policy.h"
 
-#define V4(a, b, c, d, len) { XT_AF_INET, len, { a, b, c, d } }
-#define V6(len, ...) { XT_AF_INET6, len, { __VA_ARGS__ } }
+#define V4(a, b, c, d, len)                                                                        \
+	{                                                                                          \
+		XT_AF_INET, len,                                                                   \
+		{                                                                                  \
+			a, b, c, d                                                                 \
+		}                                                                                  \
+	}
+#define V6(len, ...)                                                                               \
+	{                                                                                          \
+		XT_AF_INET6, len,                                                                  \
+		{                                                                                  \
+			__VA_ARGS__                                                                \
+		}                                                                                  \
+	}
 
 static const struct turn_cidr default_deny[] = {
 	V4(0, 0, 0, 0, 8),	  /* "this network", incl. unspecified (RFC 1122 §3.2.1.3) */

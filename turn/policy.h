@@ -24,7 +24,8 @@ struct turn_policy {
  * reserved, RFC 1918, CGNAT, ULA, site-local, 6to4, Teredo); *n = its length. */
 const struct turn_cidr *turn_policy_default_deny(size_t *n);
 
-/* Builds a policy from the server configuration's lists (copied). 0, -EINVAL (bad CIDR), -ENOMEM. */
+/* Builds a policy from the server configuration's lists (copied). 0, -EINVAL (bad CIDR), -ENOMEM.
+ */
 int turn_policy__init(struct turn_policy *p, bool deny_default, const struct turn_cidr *deny,
 		      size_t n_deny, const struct turn_cidr *allow, size_t n_allow);
 void turn_policy__destroy(struct turn_policy *p);

@@ -1,17 +1,18 @@
 /* turn/server.c — the sans-IO TURN state machine. See server.h for the contract.
  *
  * Objects: an allocation (keyed by its 5-tuple: client address, listen address) owns one relayed
- * address per family (slot 0 IPv4, slot 1 IPv6, RFC 8656 §7.2), a list of permissions (keyed by peer
- * IP, §9) and a list of channels (§12). Global hash tables find permissions and channels by
+ * address per family (slot 0 IPv4, slot 1 IPv6, RFC 8656 §7.2), a list of permissions (keyed by
+ * peer IP, §9) and a list of channels (§12). Global hash tables find permissions and channels by
  * (allocation, key); a per-relay-address array finds the allocation of a relay port. Timers live in
  * one min-heap. Objects come from fixed-size pools, so the packet path never calls malloc.
  *
  * Kernel map actions are eventually consistent and never reordered: a channel whose kernel state
  * must change is queued on the sync queue, a relayed address to give back on the release queue.
- * flush() emits the sync queue first, then the release queue, as room in the output allows; an input
- * is refused with -ENOBUFS while anything is pending, so a later BOUND never overtakes an UNBOUND of
- * the same key, and an ALLOCATION_DELETED always follows the UNBOUNDs of its channels. User space
- * relays correctly whatever the kernel holds, so a pending action only delays the fast path.
+ * flush() emits the sync queue first, then the release queue, as room in the output allows; an
+ * input is refused with -ENOBUFS while anything is pending, so a later BOUND never overtakes an
+ * UNBOUND of the same key, and an ALLOCATION_DELETED always follows the UNBOUNDs of its channels.
+ * User space relays correctly whatever the kernel holds, so a pending action only delays the fast
+ * path.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,22 +24,22 @@
 #include "turn/stun.h"
 #include "turn/timers.h"
 
-#define MS 1000ull
+#define MS		      1000ull
 #define PERMISSION_LIFETIME_S 300 /* RFC 8656 §9 */
-#define CHANNEL_LIFETIME_S 600	  /* RFC 8656 §12 */
-#define CHANNEL_COOLDOWN_S 300	  /* RFC 8656 §12: no rebinding for 5 minutes after expiry */
-#define RESERVATION_S 30	  /* RFC 8656 §7.2: hold the reserved port "about 30 seconds" */
+#define CHANNEL_LIFETIME_S    600 /* RFC 8656 §12 */
+#define CHANNEL_COOLDOWN_S    300 /* RFC 8656 §12: no rebinding for 5 minutes after expiry */
+#define RESERVATION_S	      30  /* RFC 8656 §7.2: hold the reserved port "about 30 seconds" */
 
-#define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
+#define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
 
 enum { TK_ALLOC = 1, TK_PERM, TK_CHAN, TK_RESV };
 enum { SLOT_NONE, SLOT_ACTIVE, SLOT_RELEASING };
 enum { CH_BOUND = 1, CH_COOLDOWN, CH_DEAD };
 
-#define AF_ZOMBIE 0x01 /* no relayed address left: out of the 5-tuple table, waiting for release */
+#define AF_ZOMBIE 0x01 /* no relayed address left: out of the 5-tuple table, to be released */
 #define AF_QUEUED 0x02 /* on the release queue */
-#define AF_FP 0x04     /* the client uses FINGERPRINT: Data indications carry one too */
-#define AF_TOKEN 0x08  /* the Allocate success carried RESERVATION-TOKEN */
+#define AF_FP	  0x04 /* the client uses FINGERPRINT: Data indications carry one too */
+#define AF_TOKEN  0x08 /* the Allocate success carried RESERVATION-TOKEN */
 
 struct turn_user {
 	struct turn_user *hnext;
@@ -679,7 +680,8 @@ static struct turn_user *user_get(struct turn_server *s, const uint8_t *name, si
 	u->nalloc = 0;
 	u->len = (uint16_t)len;
 	memcpy(u->name, name, len);
-	ht_insert(&s->users, u, offsetof(struct turn_user, hnext), hash_bytes(s->seed[0], name, len));
+	ht_insert(&s->users, u, offsetof(struct turn_user, hnext),
+		  hash_bytes(s->seed[0], name, len));
 	ht_maybe_grow(s, &s->users, offsetof(struct turn_user, hnext), rehash_user);
 	s->user_bytes += sizeof(*u) + len;
 	return u;
@@ -740,7 +742,8 @@ static void slot_release(struct turn_server *s, struct turn_alloc *a, int f)
 
 static void resv_free(struct turn_server *s, struct turn_resv *r, bool give_port_back)
 {
-	ht_remove(&s->resvs, r, offsetof(struct turn_resv, hnext), hash_bytes(s->seed[1], r->token, 8));
+	ht_remove(&s->resvs, r, offsetof(struct turn_resv, hnext),
+		  hash_bytes(s->seed[1], r->token, 8));
 	turn_timers__cancel(&s->timers, &r->timer);
 	if (give_port_back)
 		turn_ports__put(&s->relays[r->relay].ports, r->port);
@@ -760,7 +763,8 @@ static void flush(struct turn_server *s, struct turn_actions *out)
 		c->queued = 0;
 		want = chan_wanted_in_kernel(s, c);
 		if (want != !!c->installed) {
-			emit_chan(s, out, c, want ? TURN_ACT_CHANNEL_BOUND : TURN_ACT_CHANNEL_UNBOUND);
+			emit_chan(s, out, c,
+				  want ? TURN_ACT_CHANNEL_BOUND : TURN_ACT_CHANNEL_UNBOUND);
 			c->installed = want;
 		}
 		if (c->state == CH_DEAD)
@@ -818,20 +822,34 @@ struct req {
 static int result_idx(int code)
 {
 	switch (code) {
-	case 0: return TURN_R_SUCCESS;
-	case 400: return TURN_R_400;
-	case 401: return TURN_R_401;
-	case 403: return TURN_R_403;
-	case 420: return TURN_R_420;
-	case 437: return TURN_R_437;
-	case 438: return TURN_R_438;
-	case 440: return TURN_R_440;
-	case 441: return TURN_R_441;
-	case 442: return TURN_R_442;
-	case 443: return TURN_R_443;
-	case 486: return TURN_R_486;
-	case 508: return TURN_R_508;
-	default: return TURN_R_500;
+	case 0:
+		return TURN_R_SUCCESS;
+	case 400:
+		return TURN_R_400;
+	case 401:
+		return TURN_R_401;
+	case 403:
+		return TURN_R_403;
+	case 420:
+		return TURN_R_420;
+	case 437:
+		return TURN_R_437;
+	case 438:
+		return TURN_R_438;
+	case 440:
+		return TURN_R_440;
+	case 441:
+		return TURN_R_441;
+	case 442:
+		return TURN_R_442;
+	case 443:
+		return TURN_R_443;
+	case 486:
+		return TURN_R_486;
+	case 508:
+		return TURN_R_508;
+	default:
+		return TURN_R_500;
 	}
 }
 
@@ -913,8 +931,8 @@ static int take_port(struct turn_server *s, uint8_t af, const struct xt_addr *lo
 		r = &s->relays[i];
 		if (r->addr.family != af)
 			continue;
-		p = even ? turn_ports__take_even(&r->ports, rnd, pair) :
-			   turn_ports__take_random(&r->ports, rnd);
+		p = even ? turn_ports__take_even(&r->ports, rnd, pair)
+			 : turn_ports__take_random(&r->ports, rnd);
 		if (p < 0)
 			continue;
 		s->rr = i;
@@ -927,7 +945,8 @@ static int take_port(struct turn_server *s, uint8_t af, const struct xt_addr *lo
 
 static bool same_user(const struct turn_alloc *a, const struct auth_result *ar)
 {
-	return a->user && a->user->len == ar->user_len && !memcmp(a->user->name, ar->user, ar->user_len);
+	return a->user && a->user->len == ar->user_len &&
+	       !memcmp(a->user->name, ar->user, ar->user_len);
 }
 
 static uint32_t desired_lifetime(const struct turn_server *s, const struct stun_msg *m, bool *zero,
@@ -996,7 +1015,8 @@ static void handle_allocate(struct req *r)
 	if (a) {
 		if (!same_user(a, &r->ar))
 			return answer_error(r, 441);
-		/* A retransmission gets the same answer (RFC 8656 §7.2: the 5-tuple's own request) */
+		/* A retransmission gets the same answer (RFC 8656 §7.2: the 5-tuple's own request)
+		 */
 		if (!memcmp(a->txid, m->txid, STUN_TXID_LEN))
 			return answer_allocate_success(r, a);
 		return answer_error(r, 437);
@@ -1060,8 +1080,8 @@ static void handle_allocate(struct req *r)
 	if (turn_timers__reserve(&s->timers, 2))
 		return answer_error(r, 508);
 
-	/* Ports: the reserved one, or one per wanted family. Dual-stack: a family that cannot be had
-	 * is reported in ADDRESS-ERROR-CODE as long as the other one can (RFC 8656 §7.2). */
+	/* Ports: the reserved one, or one per wanted family. Dual-stack: a family that cannot be
+	 * had is reported in ADDRESS-ERROR-CODE as long as the other one can (RFC 8656 §7.2). */
 	if (resv) {
 		int f = fam_idx(s->relays[resv->relay].addr.family);
 		ri[f] = resv->relay;
@@ -1287,7 +1307,8 @@ static void handle_channel_bind(struct req *r)
 
 	if (!a)
 		return;
-	if (stun_msg__channel_number(r->m, &num) || num < STUN_CHANNEL_MIN || num > STUN_CHANNEL_MAX)
+	if (stun_msg__channel_number(r->m, &num) || num < STUN_CHANNEL_MIN ||
+	    num > STUN_CHANNEL_MAX)
 		return answer_error(r, 400);
 	rc = stun_msg__xor_addr(r->m, STUN_ATTR_XOR_PEER_ADDRESS, 0, &peer);
 	if (rc < 0)
@@ -1331,7 +1352,8 @@ static void handle_channel_bind(struct req *r)
 	cn->state = CH_BOUND;
 	turn_timers__arm(&s->timers, &cn->timer, r->now + CHANNEL_LIFETIME_S * MS);
 	sync_queue(s, cn); /* first in the queue: its BOUND precedes the answer */
-	if (perm_install(s, a, &peer, r->now)) /* ChannelBind also installs the permission (§11.2) */
+	if (perm_install(s, a, &peer,
+			 r->now)) /* ChannelBind also installs the permission (§11.2) */
 		return answer_error(r, 508);
 	flush(s, r->out);
 	begin(r, 0);
@@ -1347,7 +1369,7 @@ static int deliver_to_client(struct turn_server *s, struct turn_alloc *a,
 /* Client data to peer from a's relayed address, or into another of our allocations (hairpin).
  * 0, or -ENOBUFS (nothing done) when a hairpin Data indication does not fit in the arena. */
 static int relay_to_peer(struct turn_server *s, struct turn_alloc *a, const struct xt_addr *peer,
-			  bool hairpin, const uint8_t *data, size_t len, struct turn_actions *out)
+			 bool hairpin, const uint8_t *data, size_t len, struct turn_actions *out)
 {
 	int f = fam_idx(peer->family);
 	struct xt_addr from;
@@ -1361,7 +1383,8 @@ static int relay_to_peer(struct turn_server *s, struct turn_alloc *a, const stru
 			s->st.drops[TURN_DROP_SELF]++;
 			return 0;
 		}
-		/* The target sees the datagram come from a's relayed address as its client knows it */
+		/* The target sees the datagram come from a's relayed address as its client knows it
+		 */
 		relay_adv_of(s, a, f, &from);
 		rc = deliver_to_client(s, t, &from, data, len, out);
 		if (!rc)
@@ -1376,7 +1399,7 @@ static int relay_to_peer(struct turn_server *s, struct turn_alloc *a, const stru
 }
 
 static int handle_send(struct turn_server *s, const struct xt_addr *local,
-			const struct xt_addr *client, const struct stun_msg *m,
+		       const struct xt_addr *client, const struct stun_msg *m,
 		       struct turn_actions *out)
 {
 	struct turn_alloc *a = alloc_find(s, client, local);
@@ -1407,7 +1430,7 @@ static int handle_send(struct turn_server *s, const struct xt_addr *local,
 }
 
 static int handle_channeldata(struct turn_server *s, const struct xt_addr *local,
-			       const struct xt_addr *client, const uint8_t *buf, size_t len,
+			      const struct xt_addr *client, const uint8_t *buf, size_t len,
 			      struct turn_actions *out)
 {
 	struct channeldata cd;
@@ -1479,7 +1502,8 @@ static int deliver_to_client(struct turn_server *s, struct turn_alloc *a,
 			return -ENOBUFS;
 		memcpy(txid, &t0, 8);
 		memcpy(txid + 8, &t1, 4);
-		stun_builder__begin(&b, out->arena + out->arena_len, out->arena_cap - out->arena_len,
+		stun_builder__begin(&b, out->arena + out->arena_len,
+				    out->arena_cap - out->arena_len,
 				    stun_type(STUN_METHOD_DATA, STUN_CLASS_INDICATION), txid);
 		stun_builder__add_xor_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS, peer);
 		stun_builder__add_data(&b, data, len);
@@ -1503,12 +1527,18 @@ static int deliver_to_client(struct turn_server *s, struct turn_alloc *a,
 static int method_idx(uint16_t method)
 {
 	switch (method) {
-	case STUN_METHOD_BINDING: return TURN_M_BINDING;
-	case STUN_METHOD_ALLOCATE: return TURN_M_ALLOCATE;
-	case STUN_METHOD_REFRESH: return TURN_M_REFRESH;
-	case STUN_METHOD_CREATE_PERMISSION: return TURN_M_CREATE_PERMISSION;
-	case STUN_METHOD_CHANNEL_BIND: return TURN_M_CHANNEL_BIND;
-	default: return TURN_M_OTHER;
+	case STUN_METHOD_BINDING:
+		return TURN_M_BINDING;
+	case STUN_METHOD_ALLOCATE:
+		return TURN_M_ALLOCATE;
+	case STUN_METHOD_REFRESH:
+		return TURN_M_REFRESH;
+	case STUN_METHOD_CREATE_PERMISSION:
+		return TURN_M_CREATE_PERMISSION;
+	case STUN_METHOD_CHANNEL_BIND:
+		return TURN_M_CHANNEL_BIND;
+	default:
+		return TURN_M_OTHER;
 	}
 }
 
@@ -1550,10 +1580,14 @@ static void handle_request(struct req *r)
 		return finish(r);
 	}
 	switch (m->method) {
-	case STUN_METHOD_ALLOCATE: return handle_allocate(r);
-	case STUN_METHOD_REFRESH: return handle_refresh(r);
-	case STUN_METHOD_CREATE_PERMISSION: return handle_create_permission(r);
-	case STUN_METHOD_CHANNEL_BIND: return handle_channel_bind(r);
+	case STUN_METHOD_ALLOCATE:
+		return handle_allocate(r);
+	case STUN_METHOD_REFRESH:
+		return handle_refresh(r);
+	case STUN_METHOD_CREATE_PERMISSION:
+		return handle_create_permission(r);
+	case STUN_METHOD_CHANNEL_BIND:
+		return handle_channel_bind(r);
 	}
 }
 
@@ -1581,8 +1615,13 @@ int turn_server__input_client(struct turn_server *s, uint64_t now_ms, const stru
 		/* RFC 8489 §7.3: not STUN (or a bad FINGERPRINT: not STUN either); no answer */
 		s->st.drops[TURN_DROP_MALFORMED]++;
 	} else if (m.cls == STUN_CLASS_REQUEST) {
-		struct req r = { .s = s, .now = now_ms, .local = local, .client = client, .m = &m,
-				 .out = out, .method = method_idx(m.method) };
+		struct req r = { .s = s,
+				 .now = now_ms,
+				 .local = local,
+				 .client = client,
+				 .m = &m,
+				 .out = out,
+				 .method = method_idx(m.method) };
 		if (out->arena_cap - out->arena_len < s->resp_max)
 			return -ENOBUFS;
 		handle_request(&r);
@@ -1650,7 +1689,8 @@ static void expire(struct turn_server *s, struct turn_timer *t, uint64_t now)
 			/* Expired: out of the kernel, but number and peer stay taken (§12) */
 			c->state = CH_COOLDOWN;
 			s->nchan--;
-			turn_timers__arm(&s->timers, &c->timer, t->expires + CHANNEL_COOLDOWN_S * MS);
+			turn_timers__arm(&s->timers, &c->timer,
+					 t->expires + CHANNEL_COOLDOWN_S * MS);
 			sync_queue(s, c);
 		} else {
 			chan_kill(s, c);
@@ -1903,8 +1943,8 @@ int turn_stat_result_code(enum turn_stat_result r)
 const char *turn_drop_reason_name(enum turn_drop_reason r)
 {
 	static const char *const names[TURN_DROP__COUNT] = {
-		"malformed",   "not_request", "no_allocation", "unknown_channel", "no_permission",
-		"self",	       "policy",      "family",	       "too_big",
+		"malformed", "not_request", "no_allocation", "unknown_channel", "no_permission",
+		"self",	     "policy",	    "family",	     "too_big",
 	};
 	return (unsigned int)r < TURN_DROP__COUNT ? names[r] : "?";
 }
@@ -1930,14 +1970,16 @@ static void alloc_info(const struct turn_server *s, const struct turn_alloc *a,
 
 int turn_server__foreach_allocation(const struct turn_server *s, const uint8_t *user,
 				    size_t user_len,
-				    int (*fn)(const struct turn_alloc_info *a, void *ctx), void *ctx)
+				    int (*fn)(const struct turn_alloc_info *a, void *ctx),
+				    void *ctx)
 {
 	for (uint32_t b = 0; b <= s->allocs.mask; b++) {
 		for (const struct turn_alloc *a = s->allocs.b[b]; a; a = a->hnext) {
 			struct turn_alloc_info i;
 			int rc;
 
-			if (user && (a->user->len != user_len || memcmp(a->user->name, user, user_len)))
+			if (user &&
+			    (a->user->len != user_len || memcmp(a->user->name, user, user_len)))
 				continue;
 			alloc_info(s, a, &i);
 			rc = fn(&i, ctx);

@@ -1,13 +1,14 @@
 /* turn/server.h — the sans-IO TURN server (RFC 8656 over UDP, RFC 8489 long-term credentials).
  *
- * A turn_server owns allocations, permissions, channels, the relay port pool, timers, quotas and the
- * peer policy. It is driven by three inputs — a datagram from a client on the listen port, a datagram
- * from a peer on an allocation's relay port, and the passing of time — and answers each with actions
- * appended to a caller-provided struct turn_actions: datagrams to send, channel (un)bindings and
- * allocation creations/deletions for the XDP maps, and the time it next wants to be called.
- * It reads no clock, opens no socket, logs nothing, and takes randomness from an injected function:
- * the same inputs give the same actions, byte for byte. No malloc on the packet path (objects come
- * from pools; tables are sized by configuration). One server belongs to one thread.
+ * A turn_server owns allocations, permissions, channels, the relay port pool, timers, quotas and
+ * the peer policy. It is driven by three inputs — a datagram from a client on the listen port, a
+ * datagram from a peer on an allocation's relay port, and the passing of time — and answers each
+ * with actions appended to a caller-provided struct turn_actions: datagrams to send, channel
+ * (un)bindings and allocation creations/deletions for the XDP maps, and the time it next wants to
+ * be called. It reads no clock, opens no socket, logs nothing, and takes randomness from an
+ * injected function: the same inputs give the same actions, byte for byte. No malloc on the packet
+ * path (objects come from pools; tables are sized by configuration). One server belongs to one
+ * thread.
  */
 #ifndef XTURN_TURN_SERVER_H
 #define XTURN_TURN_SERVER_H
@@ -41,22 +42,23 @@ struct turn_server_config {
 	/* Credentials and realm (auth_store__realm()). Not owned: the caller keeps it alive until
 	 * turn_server__free() or until a turn_server__reconfigure() gives another. Required. */
 	const struct auth_store *auth;
-	uint32_t nonce_lifetime;      /* seconds; 0 = 3600 */
-	bool password_algorithms;     /* offer PASSWORD-ALGORITHMS (MD5, SHA-256), RFC 8489 §9.2 */
-	const char *software;	      /* SOFTWARE attribute in every response; NULL = none (default) */
+	uint32_t nonce_lifetime;  /* seconds; 0 = 3600 */
+	bool password_algorithms; /* offer PASSWORD-ALGORITHMS (MD5, SHA-256), RFC 8489 §9.2 */
+	const char *software;	  /* SOFTWARE attribute in every response; NULL = none (default) */
 
 	struct turn_relay_addr relays[TURN_MAX_RELAY_ADDRS];
 	size_t n_relays;
-	uint16_t listen_port;			/* informational: `local` is given per input */
+	uint16_t listen_port;			 /* informational: `local` is given per input */
 	uint16_t relay_port_min, relay_port_max; /* inclusive; 0/0 = 49152-65535 */
 
 	uint32_t default_lifetime; /* seconds; 0 = 600 (RFC 8656 §3.6); also the floor */
 	uint32_t max_lifetime;	   /* seconds; 0 = 3600 */
 	uint32_t max_per_user;	   /* allocations per username (486); 0 = unlimited */
-	uint32_t max_total;	   /* allocations in the server (508); 0 = 100000; sizes the tables */
+	uint32_t max_total; /* allocations in the server (508); 0 = 100000; sizes the tables */
 
 	/* Peer policy: deny_default adds the built-in list (turn_policy_default_deny()); allow
-	 * punches holes in deny. Evaluated on canonical addresses (IPv4-mapped/compatible, NAT64). */
+	 * punches holes in deny. Evaluated on canonical addresses (IPv4-mapped/compatible, NAT64).
+	 */
 	bool deny_default;
 	const struct turn_cidr *deny, *allow;
 	size_t n_deny, n_allow;
@@ -65,9 +67,9 @@ struct turn_server_config {
 /* ---- actions ---- */
 
 enum turn_action_type {
-	TURN_ACT_SEND = 1,	    /* datagram: from -> to */
-	TURN_ACT_CHANNEL_BOUND,	    /* install chan_by_client and chan_by_peer */
-	TURN_ACT_CHANNEL_UNBOUND,   /* remove both */
+	TURN_ACT_SEND = 1,	     /* datagram: from -> to */
+	TURN_ACT_CHANNEL_BOUND,	     /* install chan_by_client and chan_by_peer */
+	TURN_ACT_CHANNEL_UNBOUND,    /* remove both */
 	TURN_ACT_ALLOCATION_CREATED, /* relay address:port now belongs to alloc_id */
 	TURN_ACT_ALLOCATION_DELETED, /* relay address:port is free again */
 };
@@ -81,8 +83,8 @@ struct turn_action {
 	union {
 		struct {
 			struct xt_addr from, to;
-			/* Points into the input datagram given to the call (relayed data: the daemon
-			 * may reuse the RX frame in place) or into the actions' arena. */
+			/* Points into the input datagram given to the call (relayed data: the
+			 * daemon may reuse the RX frame in place) or into the actions' arena. */
 			const uint8_t *payload;
 			uint32_t len;
 		} send;
@@ -100,7 +102,7 @@ struct turn_action {
 
 /* Capacity a caller must give each call (more is better: expiries are emitted as room allows). */
 #define TURN_ACTIONS_MIN 8
-#define TURN_ARENA_MIN 4096 /* an answer with the longest REALM and SOFTWARE fits */
+#define TURN_ARENA_MIN	 4096 /* an answer with the longest REALM and SOFTWARE fits */
 
 /* The output of each call. Calls append; turn_actions__reset() empties it. wake_at is rewritten by
  * every call: the time (ms) at which turn_server__tick() must next be called; UINT64_MAX = never.
@@ -181,22 +183,22 @@ enum turn_stat_result {
 };
 
 enum turn_drop_reason {
-	TURN_DROP_MALFORMED,	 /* not STUN nor ChannelData, bad header, bad attribute */
-	TURN_DROP_NOT_REQUEST,	 /* responses, unknown indications from clients */
-	TURN_DROP_NO_ALLOCATION, /* indication/ChannelData/peer datagram without an allocation */
+	TURN_DROP_MALFORMED,	   /* not STUN nor ChannelData, bad header, bad attribute */
+	TURN_DROP_NOT_REQUEST,	   /* responses, unknown indications from clients */
+	TURN_DROP_NO_ALLOCATION,   /* indication/ChannelData/peer datagram without an allocation */
 	TURN_DROP_UNKNOWN_CHANNEL, /* ChannelData on a channel not bound */
-	TURN_DROP_NO_PERMISSION, /* Send or peer datagram without a permission */
-	TURN_DROP_SELF,		 /* aimed at the relay itself but not at an allocation */
-	TURN_DROP_POLICY,	 /* peer refused by the deny list (Send indication) */
-	TURN_DROP_FAMILY,	 /* Send to a peer of a family the allocation has no relay for */
-	TURN_DROP_TOO_BIG,	 /* Data indication would exceed 65535 or the arena */
+	TURN_DROP_NO_PERMISSION,   /* Send or peer datagram without a permission */
+	TURN_DROP_SELF,		   /* aimed at the relay itself but not at an allocation */
+	TURN_DROP_POLICY,	   /* peer refused by the deny list (Send indication) */
+	TURN_DROP_FAMILY,	   /* Send to a peer of a family the allocation has no relay for */
+	TURN_DROP_TOO_BIG,	   /* Data indication would exceed 65535 or the arena */
 	TURN_DROP__COUNT
 };
 
 struct turn_server_stats {
-	uint64_t allocations;  /* gauge: live allocations */
-	uint64_t permissions;  /* gauge */
-	uint64_t channels;     /* gauge: bound (not cooling down) */
+	uint64_t allocations; /* gauge: live allocations */
+	uint64_t permissions; /* gauge */
+	uint64_t channels;    /* gauge: bound (not cooling down) */
 	uint64_t requests[TURN_M__COUNT][TURN_R__COUNT];
 	uint64_t drops[TURN_DROP__COUNT];
 	uint64_t to_peer_packets, to_peer_bytes;     /* relayed in user space, client -> peer */
@@ -232,7 +234,8 @@ struct turn_channel_info {
  * which is returned. Order is unspecified. */
 int turn_server__foreach_allocation(const struct turn_server *s, const uint8_t *user,
 				    size_t user_len,
-				    int (*fn)(const struct turn_alloc_info *a, void *ctx), void *ctx);
+				    int (*fn)(const struct turn_alloc_info *a, void *ctx),
+				    void *ctx);
 /* Calls fn for each channel of allocation id; -ENOENT if there is no such allocation. */
 int turn_server__foreach_channel(const struct turn_server *s, uint32_t alloc_id,
 				 int (*fn)(const struct turn_channel_info *c, void *ctx),

@@ -1,10 +1,10 @@
 /* turn/timers.h — the expiry times of allocations, permissions, channels and reservations.
  *
- * A binary min-heap of (expiry, timer) pairs: arming, re-arming and cancelling are O(log n), the next
- * expiry is O(1), and a tick touches only what is due — never every allocation. Each timer is
+ * A binary min-heap of (expiry, timer) pairs: arming, re-arming and cancelling are O(log n), the
+ * next expiry is O(1), and a tick touches only what is due — never every allocation. Each timer is
  * embedded in the object it times and knows its heap slot. Times are opaque uint64 (milliseconds in
- * turn/server). The heap array grows by doubling; turn_timers__reserve() lets a caller grow it before
- * it changes any state, so that arming never fails half-way.
+ * turn/server). The heap array grows by doubling; turn_timers__reserve() lets a caller grow it
+ * before it changes any state, so that arming never fails half-way.
  */
 #ifndef XTURN_TURN_TIMERS_H
 #define XTURN_TURN_TIMERS_H
@@ -16,8 +16,8 @@
 
 struct turn_timer {
 	uint64_t expires;
-	uint32_t idx;  /* heap slot, TURN_TIMER_IDLE when not armed */
-	uint8_t kind;  /* the owner's tag (what the timer is embedded in) */
+	uint32_t idx; /* heap slot, TURN_TIMER_IDLE when not armed */
+	uint8_t kind; /* the owner's tag (what the timer is embedded in) */
 };
 
 struct turn_timer_slot {

@@ -22,26 +22,45 @@ static void test_policy_default_deny(void)
 		const char *ip;
 		bool allowed;
 	} cases[] = {
-		{ "198.51.100.7", true },	{ "8.8.8.8", true },
-		{ "198.18.5.5", true },		{ "2001:db8::1", true },
-		{ "2a00:1450::1", true },	{ "127.0.0.1", false },
-		{ "127.255.0.9", false },	{ "0.0.0.0", false },
-		{ "0.1.2.3", false },		{ "10.1.2.3", false },
-		{ "172.16.0.1", false },	{ "172.31.255.255", false },
-		{ "172.32.0.1", true },		{ "192.168.1.1", false },
-		{ "100.64.0.1", false },	{ "100.127.255.255", false },
-		{ "100.128.0.1", true },	{ "169.254.169.254", false },
-		{ "224.0.0.1", false },		{ "239.255.255.255", false },
-		{ "255.255.255.255", false },	{ "::", false },
-		{ "::1", false },		{ "fe80::1", false },
-		{ "fc00::1", false },		{ "fd12:3456::1", false },
-		{ "ff02::1", false },		{ "2002:c000:0201::1", false },
-		{ "2001:0:4136:e378::1", false }, { "2001:1::1", true },
+		{ "198.51.100.7", true },
+		{ "8.8.8.8", true },
+		{ "198.18.5.5", true },
+		{ "2001:db8::1", true },
+		{ "2a00:1450::1", true },
+		{ "127.0.0.1", false },
+		{ "127.255.0.9", false },
+		{ "0.0.0.0", false },
+		{ "0.1.2.3", false },
+		{ "10.1.2.3", false },
+		{ "172.16.0.1", false },
+		{ "172.31.255.255", false },
+		{ "172.32.0.1", true },
+		{ "192.168.1.1", false },
+		{ "100.64.0.1", false },
+		{ "100.127.255.255", false },
+		{ "100.128.0.1", true },
+		{ "169.254.169.254", false },
+		{ "224.0.0.1", false },
+		{ "239.255.255.255", false },
+		{ "255.255.255.255", false },
+		{ "::", false },
+		{ "::1", false },
+		{ "fe80::1", false },
+		{ "fc00::1", false },
+		{ "fd12:3456::1", false },
+		{ "ff02::1", false },
+		{ "2002:c000:0201::1", false },
+		{ "2001:0:4136:e378::1", false },
+		{ "2001:1::1", true },
 		/* wrapped IPv4: judged as the IPv4 address they reach */
-		{ "::ffff:127.0.0.1", false },	{ "::ffff:10.0.0.1", false },
-		{ "::ffff:8.8.8.8", true },	{ "::127.0.0.1", false },
-		{ "::8.8.8.8", true },		{ "64:ff9b::a00:1", false },
-		{ "64:ff9b::808:808", true },	{ "64:ff9b::169.254.169.254", false },
+		{ "::ffff:127.0.0.1", false },
+		{ "::ffff:10.0.0.1", false },
+		{ "::ffff:8.8.8.8", true },
+		{ "::127.0.0.1", false },
+		{ "::8.8.8.8", true },
+		{ "64:ff9b::a00:1", false },
+		{ "64:ff9b::808:808", true },
+		{ "64:ff9b::169.254.169.254", false },
 	};
 	struct turn_policy p;
 
@@ -148,7 +167,7 @@ static void test_ports_take_all(void)
 	turn_ports__put(&p, 1042);
 	CU_ASSERT_TRUE(turn_ports__is_free(&p, 1042));
 	CU_ASSERT_EQUAL(turn_ports__take_random(&p, 0xFFFFFFFF), 1042);
-	turn_ports__put(&p, 999);  /* out of range: ignored */
+	turn_ports__put(&p, 999); /* out of range: ignored */
 	turn_ports__put(&p, 1050);
 	turn_ports__put(&p, 1050); /* twice: once */
 	CU_ASSERT_EQUAL(p.nfree, 1);
@@ -262,8 +281,10 @@ int test_turn_parts_register(void)
 
 	if (!s)
 		return -1;
-	return !CU_add_test(s, "policy: default deny set, canonical forms", test_policy_default_deny) ||
-	       !CU_add_test(s, "policy: allow punches holes, extra deny", test_policy_allow_and_extra_deny) ||
+	return !CU_add_test(s, "policy: default deny set, canonical forms",
+			    test_policy_default_deny) ||
+	       !CU_add_test(s, "policy: allow punches holes, extra deny",
+			    test_policy_allow_and_extra_deny) ||
 	       !CU_add_test(s, "policy: CIDR parsing", test_cidr_parse) ||
 	       !CU_add_test(s, "policy: canonical addresses", test_canonical) ||
 	       !CU_add_test(s, "ports: collision-free until full", test_ports_take_all) ||

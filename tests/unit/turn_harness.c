@@ -272,8 +272,8 @@ void th_allocate(struct th *t, struct th_client *c, struct xt_addr *relayed)
 	CU_ASSERT_FATAL(t->resp_len > 0);
 	CU_ASSERT_FATAL(t->m.cls == STUN_CLASS_SUCCESS);
 	if (relayed)
-		CU_ASSERT_FATAL(stun_msg__xor_addr(&t->m, STUN_ATTR_XOR_RELAYED_ADDRESS, 0,
-						   relayed) == 0);
+		CU_ASSERT_FATAL(
+		    stun_msg__xor_addr(&t->m, STUN_ATTR_XOR_RELAYED_ADDRESS, 0, relayed) == 0);
 }
 
 void th_permit(struct th *t, struct th_client *c, const struct xt_addr *peer)

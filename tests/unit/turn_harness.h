@@ -15,7 +15,7 @@
 #include "turn/server.h"
 #include "turn/stun.h"
 
-#define TH_T0 1700000000000ull /* the fake clock starts at a plausible UNIX time (ms) */
+#define TH_T0	       1700000000000ull /* the fake clock starts at a plausible UNIX time (ms) */
 #define TH_LISTEN_PORT 3478
 
 struct th_client {
@@ -24,8 +24,8 @@ struct th_client {
 	struct auth_key key;
 	char nonce[AUTH_NONCE_MAX];
 	size_t nonce_len;
-	enum stun_integrity kind; /* integrity to put on requests (SHA1 by default) */
-	bool fingerprint;	  /* put FINGERPRINT on requests */
+	enum stun_integrity kind;    /* integrity to put on requests (SHA1 by default) */
+	bool fingerprint;	     /* put FINGERPRINT on requests */
 	uint8_t txid[STUN_TXID_LEN]; /* of the last request */
 };
 
@@ -34,17 +34,17 @@ struct th {
 	struct auth_store *auth;
 	struct turn_server_config cfg;
 	uint64_t now;
-	uint64_t rnd;	     /* the server's random state */
-	uint64_t txseq;	     /* request transaction IDs */
+	uint64_t rnd;	/* the server's random state */
+	uint64_t txseq; /* request transaction IDs */
 	struct turn_action v[256];
 	uint8_t arena[1 << 17];
 	struct turn_actions out;
-	int rc;		     /* of the last call */
-	uint8_t req[4096];   /* the last request built */
+	int rc;		   /* of the last call */
+	uint8_t req[4096]; /* the last request built */
 	size_t req_len;
-	uint8_t resp[4096];  /* copy of the last SEND payload answering a request */
+	uint8_t resp[4096]; /* copy of the last SEND payload answering a request */
 	size_t resp_len;
-	struct stun_msg m;   /* resp parsed */
+	struct stun_msg m; /* resp parsed */
 };
 
 typedef void (*th_tweak_fn)(struct turn_server_config *cfg);

@@ -4,11 +4,11 @@
  * Allocate: 100 000 distinct 5-tuples, each with its own nonce (fetched by a 401 round before the
  * clock starts), each request carrying USERNAME, REALM, NONCE and MESSAGE-INTEGRITY: the timed part
  * is parse, nonce check, key lookup, HMAC verify, allocation, answer with MESSAGE-INTEGRITY.
- * Memory: mallinfo2() in use (heap and mmapped blocks) after minus before creating the server, over the allocations (it
- * counts the tables and port pools sized for them too). ChannelData: round robin over 10 000 bound
- * channels of those allocations, each datagram to a SEND action.
- * Prints exactly: BENCH turn_allocate_per_s, BENCH turn_channeldata_per_s,
- * BENCH turn_bytes_per_allocation (details on stderr).
+ * Memory: mallinfo2() in use (heap and mmapped blocks) after minus before creating the server, over
+ * the allocations (it counts the tables and port pools sized for them too). ChannelData: round
+ * robin over 10 000 bound channels of those allocations, each datagram to a SEND action. Prints
+ * exactly: BENCH turn_allocate_per_s, BENCH turn_channeldata_per_s, BENCH turn_bytes_per_allocation
+ * (details on stderr).
  */
 #include <errno.h>
 #include <malloc.h>
@@ -21,9 +21,9 @@
 #include "turn/stun.h"
 
 #define N_ALLOC 100000
-#define N_CHAN 10000
+#define N_CHAN	10000
 #define REQ_MAX 160
-#define NOW_MS 1700000000000ull
+#define NOW_MS	1700000000000ull
 
 static void rnd(void *ctx, uint8_t *buf, size_t len)
 {
@@ -84,13 +84,13 @@ static int fetch_nonce(struct turn_server *s, const struct xt_addr *local,
 	return 0;
 }
 
-static int build_auth(uint8_t *buf, uint16_t method, uint32_t i, const uint8_t *nonce,
-		      size_t nlen, const struct auth_key *key, uint16_t channel,
-		      const struct xt_addr *peer)
+static int build_auth(uint8_t *buf, uint16_t method, uint32_t i, const uint8_t *nonce, size_t nlen,
+		      const struct auth_key *key, uint16_t channel, const struct xt_addr *peer)
 {
 	struct stun_builder b;
-	uint8_t txid[12] = { 1, 2, 3, 4, (uint8_t)i, (uint8_t)(i >> 8), (uint8_t)(i >> 16),
-			     (uint8_t)method };
+	uint8_t txid[12] = {
+		1, 2, 3, 4, (uint8_t)i, (uint8_t)(i >> 8), (uint8_t)(i >> 16), (uint8_t)method
+	};
 
 	stun_builder__begin(&b, buf, REQ_MAX, stun_type(method, 0), txid);
 	if (method == STUN_METHOD_ALLOCATE) {
@@ -116,9 +116,10 @@ int main(void)
 	struct xt_addr local, peer;
 	uint8_t *reqs = malloc((size_t)N_ALLOC * REQ_MAX);
 	uint16_t *lens = malloc(N_ALLOC * sizeof(*lens));
-	uint8_t (*nonces)[64] = malloc((size_t)N_CHAN * 64);
+	uint8_t(*nonces)[64] = malloc((size_t)N_CHAN * 64);
 	size_t *nlens = malloc(N_CHAN * sizeof(*nlens));
-	uint8_t ip1[4] = { 198, 18, 0, 10 }, ip2[4] = { 198, 18, 0, 11 }, pip[4] = { 198, 51, 100, 1 };
+	uint8_t ip1[4] = { 198, 18, 0, 10 }, ip2[4] = { 198, 18, 0, 11 },
+		pip[4] = { 198, 51, 100, 1 };
 	uint64_t seed = 1;
 	size_t m0, m1;
 	double t0, t1, alloc_rate, cd_rate;
@@ -163,8 +164,8 @@ int main(void)
 			memcpy(nonces[i], nonce, nlen);
 			nlens[i] = nlen;
 		}
-		n = build_auth(reqs + (size_t)i * REQ_MAX, STUN_METHOD_ALLOCATE, i, nonce, nlen, &key,
-			       0, NULL);
+		n = build_auth(reqs + (size_t)i * REQ_MAX, STUN_METHOD_ALLOCATE, i, nonce, nlen,
+			       &key, 0, NULL);
 		if (n < 0)
 			return 1;
 		lens[i] = (uint16_t)n;
@@ -175,8 +176,8 @@ int main(void)
 
 		client_addr(&c, i);
 		turn_actions__reset(&out);
-		turn_server__input_client(s, NOW_MS, &local, &c, reqs + (size_t)i * REQ_MAX, lens[i],
-					  &out);
+		turn_server__input_client(s, NOW_MS, &local, &c, reqs + (size_t)i * REQ_MAX,
+					  lens[i], &out);
 		ok += out.n == 2 && out.v[1].type == TURN_ACT_SEND;
 	}
 	t1 = now_s();
@@ -195,7 +196,8 @@ int main(void)
 
 		client_addr(&c, i);
 		turn_actions__reset(&out);
-		if (n < 0 || turn_server__input_client(s, NOW_MS, &local, &c, req, (size_t)n, &out) ||
+		if (n < 0 ||
+		    turn_server__input_client(s, NOW_MS, &local, &c, req, (size_t)n, &out) ||
 		    out.n != 2 || out.v[0].type != TURN_ACT_CHANNEL_BOUND)
 			return fprintf(stderr, "bench_turn: ChannelBind failed\n"), 1;
 	}
@@ -217,8 +219,9 @@ int main(void)
 	} while (t1 - t0 < 1.0);
 	cd_rate = (double)cd_n / (t1 - t0);
 
-	fprintf(stderr, "bench_turn: %u allocations in %.3f s; memory %zu B in use (%llu B own "
-			"accounting); %llu ChannelData\n",
+	fprintf(stderr,
+		"bench_turn: %u allocations in %.3f s; memory %zu B in use (%llu B own "
+		"accounting); %llu ChannelData\n",
 		N_ALLOC, N_ALLOC / alloc_rate, m1 - m0, (unsigned long long)st.memory_bytes,
 		(unsigned long long)cd_n);
 	printf("BENCH turn_allocate_per_s %.0f 1/s\n", alloc_rate);
