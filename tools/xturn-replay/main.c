@@ -186,7 +186,7 @@ int main(int argc, char **argv)
 	char **all;
 	const char *case_prefix, *live_if = NULL;
 	bool update = false;
-	int n_args = 0, n_all, c, err;
+	int n_args = 0, n_all, c, li, err;
 	uint64_t v;
 
 	case_prefix = find_case(argc, argv, &update);
@@ -208,7 +208,7 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		all[n_all++] = argv[i];
 
-	while ((c = getopt_long(n_all, all, "c:r:w:m:s:qh", long_opts, NULL)) != -1) {
+	while ((li = -1, c = getopt_long(n_all, all, "c:r:w:m:s:qh", long_opts, &li)) != -1) {
 		switch (c) {
 		case 'c': o.config_path = optarg; break;
 		case 'r': o.in_path = optarg; break;
@@ -289,6 +289,9 @@ int main(int argc, char **argv)
 	return err ? 1 : 0;
 
 bad_value:
-	fprintf(stderr, "xturn-replay: bad value '%s' for option %s\n", optarg, all[optind - 1]);
+	if (li >= 0)
+		fprintf(stderr, "xturn-replay: bad value '%s' for --%s\n", optarg, long_opts[li].name);
+	else
+		fprintf(stderr, "xturn-replay: bad value '%s' for -%c\n", optarg, c);
 	return 2;
 }
