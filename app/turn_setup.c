@@ -87,8 +87,8 @@ int turn_setup__init(struct turn_setup *ts, const struct xturn_config *cfg)
 		t->relays[i].addr = cfg->addresses[i];
 		t->relays[i].advertised = cfg->advertised[i];
 	}
-	t->n_relays = cfg->n_addresses < TURN_MAX_RELAY_ADDRS ? cfg->n_addresses
-							      : TURN_MAX_RELAY_ADDRS;
+	t->n_relays =
+	    cfg->n_addresses < TURN_MAX_RELAY_ADDRS ? cfg->n_addresses : TURN_MAX_RELAY_ADDRS;
 	t->listen_port = cfg->listen_port;
 	t->relay_port_min = cfg->relay_port_min;
 	t->relay_port_max = cfg->relay_port_max;

@@ -1,5 +1,6 @@
 /* app/turn_setup.h — the TURN core's configuration built from a loaded xturn_config: the credential
- * store, the peer-policy CIDRs and the struct turn_server_config that points at them, kept together.
+ * store, the peer-policy CIDRs and the struct turn_server_config that points at them, kept
+ * together.
  *
  * Shared by xturnd (one per configuration generation) and xturn-replay, so that a replay runs the
  * core with exactly the settings the daemon would. It builds values only: it creates no server,

@@ -2,4 +2,5 @@
 #include "app/xsk.h"
 #include "tools/xturn-replay/replay.h"
 
-_Static_assert(REPLAY_FRAME_SIZE == XSK_FRAME_SIZE, "replay buffers must match xturnd's UMEM frames");
+_Static_assert(REPLAY_FRAME_SIZE == XSK_FRAME_SIZE,
+	       "replay buffers must match xturnd's UMEM frames");

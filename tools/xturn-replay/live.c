@@ -34,7 +34,8 @@ static void sleep_until(int64_t ns)
 static int send_frame(int fd, const struct sockaddr_ll *sll, const uint8_t *p, size_t len)
 {
 	for (int tries = 0; tries < 1000; tries++) {
-		if (sendto(fd, p, len, 0, (const struct sockaddr *)sll, sizeof(*sll)) == (ssize_t)len)
+		if (sendto(fd, p, len, 0, (const struct sockaddr *)sll, sizeof(*sll)) ==
+		    (ssize_t)len)
 			return 0;
 		if (errno != ENOBUFS && errno != EAGAIN && errno != EINTR)
 			return -errno;
@@ -55,7 +56,8 @@ int live_run(const struct live_opts *o)
 	int fd = -1, ret = 0, rc;
 	pcap_t *in;
 
-	in = pcap_open_offline_with_tstamp_precision(o->in_path, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+	in = pcap_open_offline_with_tstamp_precision(o->in_path, PCAP_TSTAMP_PRECISION_MICRO,
+						     errbuf);
 	if (!in) {
 		fprintf(stderr, "xturn-replay: %s: %s\n", o->in_path, errbuf);
 		return -EINVAL;

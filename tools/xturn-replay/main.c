@@ -1,4 +1,4 @@
-/* tools/xturn-replay/main.c — the xturn-replay command line (see usage() and tests/replay/README.md).
+/* tools/xturn-replay/main.c — the xturn-replay command line (usage(), tests/replay/README.md).
  *
  * Offline (the default): replay.c runs a capture through xturnd's user-space pipeline.
  * --case / --update-expected: the same, on a test case's files (tests/replay/NAME.*).
@@ -13,45 +13,62 @@
 #include "tools/xturn-replay/live.h"
 #include "tools/xturn-replay/replay.h"
 
-#define MAX_ARGS 256
+#define MAX_ARGS      256
 #define ARGS_FILE_MAX 4096
 
+/* clang-format off: the help text is laid out as it prints */
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: xturn-replay -c CONFIG.yaml -r IN.pcap [-w OUT.pcap] [--maps OUT.txt] [options]\n"
-		"       xturn-replay --case DIR/NAME [-w OUT.pcap] [--maps OUT.txt] [options]\n"
-		"       xturn-replay --update-expected DIR/NAME [options]\n"
-		"       xturn-replay --live IFACE -r IN.pcap [--pace | --fast] [--dst-mac MAC]\n"
-		"\n"
-		"Feeds every frame of IN.pcap (Ethernet, as it arrives at the relay's NIC) through xturnd's\n"
-		"user-space pipeline (parse, TURN core, frame build) with a clock taken from the capture,\n"
-		"and writes the frames it would transmit and the kernel map changes it would make. The\n"
-		"same input gives byte-identical output.\n"
-		"\n"
-		"  -c, --config FILE         xturnd's configuration (addresses, ports, realm, users...)\n"
-		"  -r, --read FILE           the capture to replay (pcap or pcapng, Ethernet)\n"
-		"  -w, --write FILE          frames transmitted, each stamped with the time of the input\n"
-		"                            frame (or timer) that caused it\n"
-		"  -m, --maps FILE           map changes, one line each: time, CHANNEL_BOUND/UNBOUND or\n"
-		"                            ALLOCATION_CREATED/DELETED, allocation id and addresses\n"
-		"  -s, --seed N              seed of the TURN core's random source (default 1): relay\n"
-		"                            ports, nonce key, transaction ids of Data indications\n"
-		"      --relay-mac MAC       our NIC's MAC (default 02:00:00:00:00:01): source MAC of the\n"
-		"                            output; input frames from it are skipped as our own\n"
-		"      --mac IP=MAC          next-hop MAC of IP (repeatable); other MACs are learnt from\n"
-		"                            the capture (source MAC of each IP frame, ARP senders)\n"
-		"      --linger SECONDS      run the clock this long past the last frame (timers fire)\n"
-		"      --case DIR/NAME       config DIR/NAME.yaml, input DIR/NAME.in.pcap, extra options\n"
-		"                            from DIR/NAME.args when it exists (before the command line's)\n"
-		"      --update-expected DIR/NAME\n"
-		"                            --case, writing DIR/NAME.expected.pcap and .expected.maps\n"
-		"  -q, --quiet               no summary on stderr\n"
-		"      --live IFACE          send the capture's frames on IFACE (packet socket, root)\n"
-		"      --pace | --fast       at the captured pace (default) or back to back\n"
-		"      --dst-mac MAC         live: rewrite every frame's destination MAC\n"
-		"  -h, --help                this text\n");
+	fprintf(
+	    f,
+	    "usage: xturn-replay -c CONFIG.yaml -r IN.pcap [-w OUT.pcap] [--maps OUT.txt] "
+	    "[options]\n"
+	    "       xturn-replay --case DIR/NAME [-w OUT.pcap] [--maps OUT.txt] [options]\n"
+	    "       xturn-replay --update-expected DIR/NAME [options]\n"
+	    "       xturn-replay --live IFACE -r IN.pcap [--pace | --fast] [--dst-mac MAC]\n"
+	    "\n"
+	    "Feeds every frame of IN.pcap (Ethernet, as it arrives at the relay's NIC) through "
+	    "xturnd's\n"
+	    "user-space pipeline (parse, TURN core, frame build) with a clock taken from the "
+	    "capture,\n"
+	    "and writes the frames it would transmit and the kernel map changes it would make. "
+	    "The\n"
+	    "same input gives byte-identical output.\n"
+	    "\n"
+	    "  -c, --config FILE         xturnd's configuration (addresses, ports, realm, "
+	    "users...)\n"
+	    "  -r, --read FILE           the capture to replay (pcap or pcapng, Ethernet)\n"
+	    "  -w, --write FILE          frames transmitted, each stamped with the time of the "
+	    "input\n"
+	    "                            frame (or timer) that caused it\n"
+	    "  -m, --maps FILE           map changes, one line each: time, CHANNEL_BOUND/UNBOUND "
+	    "or\n"
+	    "                            ALLOCATION_CREATED/DELETED, allocation id and addresses\n"
+	    "  -s, --seed N              seed of the TURN core's random source (default 1): relay\n"
+	    "                            ports, nonce key, transaction ids of Data indications\n"
+	    "      --relay-mac MAC       our NIC's MAC (default 02:00:00:00:00:01): source MAC of "
+	    "the\n"
+	    "                            output; input frames from it are skipped as our own\n"
+	    "      --mac IP=MAC          next-hop MAC of IP (repeatable); other MACs are learnt "
+	    "from\n"
+	    "                            the capture (source MAC of each IP frame, ARP senders)\n"
+	    "      --linger SECONDS      run the clock this long past the last frame (timers "
+	    "fire)\n"
+	    "      --case DIR/NAME       config DIR/NAME.yaml, input DIR/NAME.in.pcap, extra "
+	    "options\n"
+	    "                            from DIR/NAME.args when it exists (before the command "
+	    "line's)\n"
+	    "      --update-expected DIR/NAME\n"
+	    "                            --case, writing DIR/NAME.expected.pcap and "
+	    ".expected.maps\n"
+	    "  -q, --quiet               no summary on stderr\n"
+	    "      --live IFACE          send the capture's frames on IFACE (packet socket, root)\n"
+	    "      --pace | --fast       at the captured pace (default) or back to back\n"
+	    "      --dst-mac MAC         live: rewrite every frame's destination MAC\n"
+	    "  -h, --help                this text\n");
 }
+
+/* clang-format on */
 
 static int parse_mac(const char *s, uint8_t mac[6])
 {
@@ -59,7 +76,7 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	int n = 0;
 
 	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &n) !=
-		    6 ||
+		6 ||
 	    s[n])
 		return -EINVAL;
 	for (int i = 0; i < 6; i++)
@@ -210,10 +227,18 @@ int main(int argc, char **argv)
 
 	while ((li = -1, c = getopt_long(n_all, all, "c:r:w:m:s:qh", long_opts, &li)) != -1) {
 		switch (c) {
-		case 'c': o.config_path = optarg; break;
-		case 'r': o.in_path = optarg; break;
-		case 'w': o.out_path = optarg; break;
-		case 'm': o.maps_path = optarg; break;
+		case 'c':
+			o.config_path = optarg;
+			break;
+		case 'r':
+			o.in_path = optarg;
+			break;
+		case 'w':
+			o.out_path = optarg;
+			break;
+		case 'm':
+			o.maps_path = optarg;
+			break;
 		case 's':
 			if (parse_u64(optarg, &o.seed))
 				goto bad_value;
@@ -234,17 +259,29 @@ int main(int argc, char **argv)
 		case OPT_CASE:
 		case OPT_UPDATE:
 			break; /* found by find_case() */
-		case 'q': o.quiet = lo.quiet = true; break;
-		case OPT_LIVE: live_if = optarg; break;
-		case OPT_PACE: lo.fast = false; break;
-		case OPT_FAST: lo.fast = true; break;
+		case 'q':
+			o.quiet = lo.quiet = true;
+			break;
+		case OPT_LIVE:
+			live_if = optarg;
+			break;
+		case OPT_PACE:
+			lo.fast = false;
+			break;
+		case OPT_FAST:
+			lo.fast = true;
+			break;
 		case OPT_DST_MAC:
 			if (parse_mac(optarg, lo.dst_mac))
 				goto bad_value;
 			lo.set_dst_mac = true;
 			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != n_all) {
@@ -290,7 +327,8 @@ int main(int argc, char **argv)
 
 bad_value:
 	if (li >= 0)
-		fprintf(stderr, "xturn-replay: bad value '%s' for --%s\n", optarg, long_opts[li].name);
+		fprintf(stderr, "xturn-replay: bad value '%s' for --%s\n", optarg,
+			long_opts[li].name);
 	else
 		fprintf(stderr, "xturn-replay: bad value '%s' for -%c\n", optarg, c);
 	return 2;

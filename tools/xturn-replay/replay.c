@@ -2,10 +2,10 @@
  *
  * The loop mirrors one xturnd worker plus its control thread (app/daemon.c): frames land in a
  * UMEM-sized buffer after XDP_PACKET_HEADROOM, with SPARE_FRAMES spare buffers to build answers in;
- * the TURN core's timers run when they are due by the capture's clock; map actions are recorded where
- * the daemon would write them to the kernel; frames whose next hop is unknown wait up to HOLD_MS for
- * a frame of the capture that tells the MAC (an ARP reply, or any frame from that address), as the
- * daemon waits for the kernel's neighbour resolution.
+ * the TURN core's timers run when they are due by the capture's clock; map actions are recorded
+ * where the daemon would write them to the kernel; frames whose next hop is unknown wait up to
+ * HOLD_MS for a frame of the capture that tells the MAC (an ARP reply, or any frame from that
+ * address), as the daemon waits for the kernel's neighbour resolution.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,13 +23,13 @@
 #include "turn/server.h"
 
 /* The daemon's numbers (app/daemon.c): what a worker has at hand per frame. */
-#define RX_HEADROOM 256 /* XDP_PACKET_HEADROOM (linux/bpf.h clashes with pcap/bpf.h) */
+#define RX_HEADROOM  256 /* XDP_PACKET_HEADROOM (linux/bpf.h clashes with pcap/bpf.h) */
 #define SPARE_FRAMES 4
-#define HOLD_MAX 64
-#define HOLD_MS 1000
+#define HOLD_MAX     64
+#define HOLD_MS	     1000
 #define TICK_ACTIONS 256
-#define TICK_ARENA (TURN_ARENA_MIN * 4)
-#define ETH_P_ARP 0x0806
+#define TICK_ARENA   (TURN_ARENA_MIN * 4)
+#define ETH_P_ARP    0x0806
 
 struct held_frame {
 	struct xt_addr to;
@@ -131,7 +131,8 @@ static void record_map_actions(struct replay *r, const struct timeval *ts,
 		case TURN_ACT_CHANNEL_UNBOUND:
 			if (!r->cfg.xdp.fast_path)
 				continue;
-			what = x->type == TURN_ACT_CHANNEL_BOUND ? "CHANNEL_BOUND" : "CHANNEL_UNBOUND";
+			what =
+			    x->type == TURN_ACT_CHANNEL_BOUND ? "CHANNEL_BOUND" : "CHANNEL_UNBOUND";
 			r->st->map_changes++;
 			if (r->maps)
 				fprintf(r->maps,
@@ -146,7 +147,7 @@ static void record_map_actions(struct replay *r, const struct timeval *ts,
 		case TURN_ACT_ALLOCATION_CREATED:
 		case TURN_ACT_ALLOCATION_DELETED:
 			what = x->type == TURN_ACT_ALLOCATION_CREATED ? "ALLOCATION_CREATED"
-								       : "ALLOCATION_DELETED";
+								      : "ALLOCATION_DELETED";
 			r->st->map_changes++;
 			if (r->maps)
 				fprintf(r->maps, "%lld.%06ld %s alloc=%u relay=%s\n",
@@ -213,7 +214,8 @@ static void write_tx(struct replay *r, const struct timeval *ts, struct pl_io *i
 static void refill(struct replay *r, struct pl_buf *spare, struct pl_io *io)
 {
 	for (unsigned int i = 0; i < SPARE_FRAMES; i++)
-		spare[i] = (struct pl_buf){ .data = r->spare_mem[i], .cap = REPLAY_FRAME_SIZE,
+		spare[i] = (struct pl_buf){ .data = r->spare_mem[i],
+					    .cap = REPLAY_FRAME_SIZE,
 					    .handle = i };
 	io->spare = spare;
 	io->n_spare = SPARE_FRAMES;
@@ -239,7 +241,8 @@ static void run_timers(struct replay *r, uint64_t upto_ms)
 		turn_server__tick(r->server, r->clock_ms, &r->tick);
 		r->st->timer_rounds++;
 		record_map_actions(r, &ts, &r->tick);
-		/* The core sends nothing on expiry today; if it ever does, it goes out like this. */
+		/* The core sends nothing on expiry today; if it ever does, it goes out like this.
+		 */
 		refill(r, spare, &io);
 		pipeline__emit(&r->pl, &r->tick, NULL, 0, false, 0, &io);
 		write_tx(r, &ts, &io);
@@ -341,7 +344,7 @@ static int open_files(struct replay *r)
 	const struct replay_opts *o = r->o;
 
 	r->in = pcap_open_offline_with_tstamp_precision(o->in_path, PCAP_TSTAMP_PRECISION_MICRO,
-							  errbuf);
+							errbuf);
 	if (!r->in) {
 		fprintf(stderr, "xturn-replay: %s: %s\n", o->in_path, errbuf);
 		return -EINVAL;
@@ -358,7 +361,8 @@ static int open_files(struct replay *r)
 			return -ENOMEM;
 		r->out = pcap_dump_open(r->dead, o->out_path);
 		if (!r->out) {
-			fprintf(stderr, "xturn-replay: %s: %s\n", o->out_path, pcap_geterr(r->dead));
+			fprintf(stderr, "xturn-replay: %s: %s\n", o->out_path,
+				pcap_geterr(r->dead));
 			return -EIO;
 		}
 	}
@@ -480,7 +484,8 @@ static void print_summary(const struct replay *r)
 	fprintf(stderr, "xturn-replay: drops:");
 	for (int i = 0; i < PL_DROP__COUNT; i++)
 		if (p->drops[i] && ++shown)
-			fprintf(stderr, " pipeline/%s %llu", pipeline_drop_name((enum pipeline_drop)i),
+			fprintf(stderr, " pipeline/%s %llu",
+				pipeline_drop_name((enum pipeline_drop)i),
 				(unsigned long long)p->drops[i]);
 	for (int i = 0; i < TURN_DROP__COUNT; i++)
 		if (ts.drops[i] && ++shown)
@@ -489,8 +494,9 @@ static void print_summary(const struct replay *r)
 				(unsigned long long)ts.drops[i]);
 	if (!shown)
 		fprintf(stderr, " none");
-	fprintf(stderr, "\nxturn-replay: at the end: %llu allocations, %llu permissions, "
-			"%llu channels\n",
+	fprintf(stderr,
+		"\nxturn-replay: at the end: %llu allocations, %llu permissions, "
+		"%llu channels\n",
 		(unsigned long long)ts.allocations, (unsigned long long)ts.permissions,
 		(unsigned long long)ts.channels);
 }

@@ -1,12 +1,12 @@
-/* tools/xturn-replay/replay.h — offline replay: a pcap of frames arriving at the relay's NIC through
- * the daemon's own user-space path (app/pipeline: parse, TURN core, frame build), with a virtual
- * clock taken from the capture's timestamps and a seeded random source.
+/* tools/xturn-replay/replay.h — offline replay: a pcap of frames arriving at the relay's NIC
+ * through the daemon's own user-space path (app/pipeline: parse, TURN core, frame build), with a
+ * virtual clock taken from the capture's timestamps and a seeded random source.
  *
  * Output: every frame the pipeline would transmit (a pcap, each frame stamped with the time of the
- * input frame that caused it, or of the timer that did) and every kernel map change the daemon would
- * make (a text file, one line each). The same input, config and options give byte-identical outputs:
- * nothing here reads a clock or the system's random source, and no output depends on addresses in
- * memory. It touches no network: next-hop MACs are learnt from the capture itself.
+ * input frame that caused it, or of the timer that did) and every kernel map change the daemon
+ * would make (a text file, one line each). The same input, config and options give byte-identical
+ * outputs: nothing here reads a clock or the system's random source, and no output depends on
+ * addresses in memory. It touches no network: next-hop MACs are learnt from the capture itself.
  */
 #ifndef XTURN_TOOLS_REPLAY_H
 #define XTURN_TOOLS_REPLAY_H
@@ -46,7 +46,8 @@ struct replay_summary {
 	uint64_t frames_truncated; /* captured shorter than on the wire (snaplen) */
 	uint64_t frames_out;
 	uint64_t map_changes;
-	uint64_t held, held_dropped; /* frames that waited for a next-hop MAC; of them, never sent */
+	uint64_t held,
+	    held_dropped; /* frames that waited for a next-hop MAC; of them, never sent */
 	uint64_t timer_rounds;
 };
 
