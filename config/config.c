@@ -611,16 +611,22 @@ static int load_bandwidth(struct loader *l, yaml_node_t *v, const char *key)
 	return get_uint(l, v, key, 0, 1ull << 40, &l->cfg->allocations.bandwidth_bps);
 }
 
+static int load_legacy_channels(struct loader *l, yaml_node_t *v, const char *key)
+{
+	return get_bool(l, v, key, &l->cfg->allocations.legacy_channels);
+}
+
 static int load_allocations(struct loader *l, yaml_node_t *v, const char *key)
 {
 	static const struct field fields[] = { { "default_lifetime", load_default_lifetime },
 					       { "max_lifetime", load_max_lifetime },
 					       { "max_per_user", load_max_per_user },
 					       { "max_total", load_max_total },
-					       { "bandwidth", load_bandwidth } };
+					       { "bandwidth", load_bandwidth },
+					       { "legacy_channels", load_legacy_channels } };
 	if (!l->line_lifetimes)
 		l->line_lifetimes = line_of(v);
-	return walk_mapping(l, v, key, fields, 5);
+	return walk_mapping(l, v, key, fields, sizeof(fields) / sizeof(fields[0]));
 }
 
 static int load_cidr_list(struct loader *l, yaml_node_t *v, const char *key, bool allow_default,

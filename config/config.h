@@ -58,6 +58,7 @@ struct xturn_config {
 		unsigned int default_lifetime, max_lifetime; /* seconds */
 		unsigned int max_per_user, max_total;
 		unsigned long long bandwidth_bps; /* per allocation, bytes/s; 0 = unlimited */
+		bool legacy_channels; /* channel numbers up to 0x7FFF (RFC 5766 clients) */
 	} allocations;
 
 	struct {

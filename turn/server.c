@@ -136,6 +136,7 @@ struct turn_server {
 	size_t resp_max; /* bytes of arena a STUN answer may need */
 	uint32_t default_lifetime, max_lifetime, max_per_user, max_total;
 	uint16_t port_min, port_max;
+	uint16_t channel_max; /* STUN_CHANNEL_MAX, or STUN_CHANNEL_LEGACY_MAX for RFC 5766 clients */
 
 	struct relay relays[TURN_MAX_RELAY_ADDRS];
 	unsigned int n_relays, rr;
@@ -1307,8 +1308,7 @@ static void handle_channel_bind(struct req *r)
 
 	if (!a)
 		return;
-	if (stun_msg__channel_number(r->m, &num) || num < STUN_CHANNEL_MIN ||
-	    num > STUN_CHANNEL_MAX)
+	if (stun_msg__channel_number(r->m, &num) || num < STUN_CHANNEL_MIN || num > s->channel_max)
 		return answer_error(r, 400);
 	rc = stun_msg__xor_addr(r->m, STUN_ATTR_XOR_PEER_ADDRESS, 0, &peer);
 	if (rc < 0)
@@ -1742,6 +1742,7 @@ static int apply_config(struct turn_server *s, const struct turn_server_config *
 	if (s->max_lifetime < s->default_lifetime)
 		s->max_lifetime = s->default_lifetime;
 	s->max_per_user = cfg->max_per_user;
+	s->channel_max = cfg->legacy_channels ? STUN_CHANNEL_LEGACY_MAX : STUN_CHANNEL_MAX;
 	s->auth = cfg->auth;
 	s->nonce.lifetime = cfg->nonce_lifetime ? cfg->nonce_lifetime : 3600;
 	s->nonce.features = cfg->password_algorithms ? AUTH_FEATURE_PASSWORD_ALGORITHMS : 0;

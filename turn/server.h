@@ -55,6 +55,7 @@ struct turn_server_config {
 	uint32_t max_lifetime;	   /* seconds; 0 = 3600 */
 	uint32_t max_per_user;	   /* allocations per username (486); 0 = unlimited */
 	uint32_t max_total; /* allocations in the server (508); 0 = 100000; sizes the tables */
+	bool legacy_channels; /* ChannelBind accepts 0x4000-0x7FFF (RFC 5766), not only 0x4FFF */
 
 	/* Peer policy: deny_default adds the built-in list (turn_policy_default_deny()); allow
 	 * punches holes in deny. Evaluated on canonical addresses (IPv4-mapped/compatible, NAT64).

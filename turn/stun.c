@@ -852,7 +852,7 @@ int channeldata_parse(const uint8_t *buf, size_t len, struct channeldata *cd)
 		return -EBADMSG;
 	ch = get_be16(buf);
 	dlen = get_be16(buf + 2);
-	if (ch < STUN_CHANNEL_MIN || ch > STUN_CHANNEL_MAX)
+	if (ch < STUN_CHANNEL_MIN || ch > STUN_CHANNEL_LEGACY_MAX)
 		return -EBADMSG;
 	/* RFC 8656 §12.5: a datagram shorter than the length field says is dropped; the padding to a
 	 * 4-byte boundary may be there over UDP, and anything longer than that is not ChannelData */
@@ -869,7 +869,7 @@ int channeldata_build(uint8_t *buf, size_t cap, uint16_t channel, const uint8_t 
 {
 	size_t total;
 
-	if (channel < STUN_CHANNEL_MIN || channel > STUN_CHANNEL_MAX || len > UINT16_MAX)
+	if (channel < STUN_CHANNEL_MIN || channel > STUN_CHANNEL_LEGACY_MAX || len > UINT16_MAX)
 		return -EINVAL;
 	total = CHANNELDATA_HEADER_LEN + (pad ? pad4(len) : len);
 	if (total > cap)

@@ -376,7 +376,8 @@ int stun_builder__finish(struct stun_builder *b);
 
 #define CHANNELDATA_HEADER_LEN 4
 #define STUN_CHANNEL_MIN 0x4000
-#define STUN_CHANNEL_MAX 0x4FFF
+#define STUN_CHANNEL_MAX 0x4FFF	       /* RFC 8656 §12 */
+#define STUN_CHANNEL_LEGACY_MAX 0x7FFF /* RFC 5766 §11: what older clients (and coturn) use */
 
 struct channeldata {
 	uint16_t channel;
@@ -384,14 +385,15 @@ struct channeldata {
 	const uint8_t *data; /* view into the datagram, padding excluded */
 };
 
-/* Parses a ChannelData datagram: channel 0x4000-0x4FFF, length <= datagram - 4, and at most 3
- * trailing bytes after the data (padding, RFC 8656 §12.5: accepted over UDP, never forwarded).
+/* Parses a ChannelData datagram: channel 0x4000-0x7FFF (first two bits 01: RFC 7983's ChannelData
+ * range; which numbers a client may bind is the server's rule), length <= datagram - 4, and at most
+ * 3 trailing bytes after the data (padding, RFC 8656 §12.5: accepted over UDP, never forwarded).
  * Returns 0 or -EBADMSG. */
 int channeldata_parse(const uint8_t *buf, size_t len, struct channeldata *cd);
 
 /* Writes header + data into buf (data may already sit at buf + 4: memmove semantics), padded to a
  * multiple of 4 when pad is true (UDP needs no padding, §12.5). Returns the length written, -EINVAL
- * (channel out of range, len > 65535) or -ENOSPC. */
+ * (channel outside 0x4000-0x7FFF, len > 65535) or -ENOSPC. */
 int channeldata_build(uint8_t *buf, size_t cap, uint16_t channel, const uint8_t *data, size_t len,
 		      bool pad);
 

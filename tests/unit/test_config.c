@@ -42,6 +42,7 @@ static void test_minimal_gets_defaults(void)
 	CU_ASSERT_EQUAL(cfg.allocations.max_per_user, 64);
 	CU_ASSERT_EQUAL(cfg.allocations.max_total, 1000000);
 	CU_ASSERT_EQUAL(cfg.allocations.bandwidth_bps, 0);
+	CU_ASSERT_FALSE(cfg.allocations.legacy_channels);
 	CU_ASSERT_TRUE(cfg.peers.deny_default);
 	CU_ASSERT_EQUAL(cfg.peers.n_deny, 0);
 	CU_ASSERT_EQUAL(cfg.peers.n_allow, 0);
@@ -106,7 +107,7 @@ static void test_every_key_set(void)
 			   "  secrets: [s1]\n"
 			   "  nonce_lifetime: 60\n"
 			   "allocations: {default_lifetime: 30, max_lifetime: 60, max_per_user: 2,\n"
-			   "              max_total: 10, bandwidth: 125000}\n"
+			   "              max_total: 10, bandwidth: 125000, legacy_channels: yes}\n"
 			   "peers: {deny: [default, 203.0.113.0/24], allow: [\"10.1.2.3/8\"]}\n"
 			   "xdp: {mode: native, zero_copy: false, fast_path: no, queues: [0, 3]}\n"
 			   "metrics: {listen: \"[::1]:9000\"}\n"
@@ -127,6 +128,7 @@ static void test_every_key_set(void)
 	CU_ASSERT_EQUAL(cfg.allocations.default_lifetime, 30);
 	CU_ASSERT_EQUAL(cfg.allocations.max_total, 10);
 	CU_ASSERT_EQUAL(cfg.allocations.bandwidth_bps, 125000);
+	CU_ASSERT_TRUE(cfg.allocations.legacy_channels);
 	CU_ASSERT_TRUE(cfg.peers.deny_default);
 	CU_ASSERT_EQUAL(cfg.peers.n_deny, 1);
 	CU_ASSERT_EQUAL(cfg.peers.deny[0].prefix_len, 24);

@@ -655,13 +655,13 @@ static void test_channeldata(void)
 		}
 		free(copy);
 	}
-	/* channel range: 0x4000..0x4FFF */
+	/* channel range: 0x4000..0x7FFF (RFC 7983 demultiplexing; binding rules are the server's) */
 	{
 		static const struct {
 			uint16_t ch;
 			int ok;
-		} chs[] = { { 0x3FFF, 0 }, { 0x4000, 1 }, { 0x4FFF, 1 }, { 0x5000, 0 },
-			    { 0x7FFF, 0 }, { 0x0001, 0 }, { 0xFFFF, 0 } };
+		} chs[] = { { 0x3FFF, 0 }, { 0x4000, 1 }, { 0x4FFF, 1 }, { 0x5000, 1 },
+			    { 0x7FFF, 1 }, { 0x8000, 0 }, { 0x0001, 0 }, { 0xFFFF, 0 } };
 		for (size_t i = 0; i < sizeof(chs) / sizeof(chs[0]); i++) {
 			uint8_t d[8] = { 0 };
 

@@ -371,6 +371,36 @@ static void test_channel_rebinding_400(void)
 	th_teardown(&T);
 }
 
+static void legacy_channels(struct turn_server_config *cfg)
+{
+	cfg->legacy_channels = true;
+}
+
+/* RFC 5766 clients (coturn's turnutils_uclient among them) bind 0x5000-0x7FFF: refused by default
+ * (RFC 8656 §12), served when the operator asks for compatibility. */
+static void test_channel_legacy_numbers(void)
+{
+	static const uint8_t cd[] = { 0x7F, 0xFF, 0x00, 0x03, 'a', 'b', 'c', 0 };
+
+	setup_alloc(NULL);
+	bind_req(&C, 0x7FFF, &P1);
+	CU_ASSERT(th_check(&T, 400, A_(ERR, MI), STUN_INTEGRITY_SHA1, &C.key));
+	th_teardown(&T);
+
+	setup_alloc(legacy_channels);
+	bind_req(&C, 0x8000, &P1); /* not ChannelData's range at all */
+	CU_ASSERT(th_check(&T, 400, A_(ERR, MI), STUN_INTEGRITY_SHA1, &C.key));
+	bind_req(&C, 0x7FFF, &P1);
+	CU_ASSERT(th_check(&T, 0, A_(MI), STUN_INTEGRITY_SHA1, &C.key));
+	CU_ASSERT_FATAL(th_actions_are(&T, ACTS(BOUND, SEND)));
+	CU_ASSERT_EQUAL(T.out.v[0].channel, 0x7FFF);
+	th_input_client(&T, &C, cd, sizeof(cd)); /* with one byte of padding */
+	CU_ASSERT(sent(&REAL_RELAY, &P1, cd + 4, 3));
+	th_input_peer(&T, &REAL_RELAY, &P1, cd + 4, 3);
+	CU_ASSERT(sent(&C.local, &C.addr, cd, 7));
+	th_teardown(&T);
+}
+
 static void test_channel_data_both_ways(void)
 {
 	uint8_t cd[16] = { 0x40, 0x01, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o', 0, 0, 0 };
@@ -772,7 +802,9 @@ int test_turn_relay_register(void)
 
 	if (!s)
 		return -1;
-	return !CU_add_test(s, "permission: Send and Data indications",
+	return !CU_add_test(s, "channel: RFC 5766 numbers only when configured",
+			    test_channel_legacy_numbers) ||
+	       !CU_add_test(s, "permission: Send and Data indications",
 			    test_permission_send_and_data) ||
 	       !CU_add_test(s, "permission: all or nothing, 403",
 			    test_permission_all_or_nothing_403) ||
