@@ -15,8 +15,10 @@ inputs stale: rerun this script, then review the new expected output (README.md)
 
     tests/replay/gen.py BUILD_DIR [CASE...]     (default: every case; then --update-expected)
 """
+import base64
 import hashlib
 import hmac
+import ipaddress
 import os
 import random
 import struct
@@ -64,7 +66,6 @@ def mac_bytes(m):
 
 
 def ip_bytes(a):
-    import ipaddress
     return ipaddress.ip_address(a).packed
 
 
@@ -175,7 +176,6 @@ def unxor_addr(v, txid):
     n = 4 if fam == 1 else 16
     mask = struct.pack("!I", COOKIE) + txid
     raw = bytes(a ^ b for a, b in zip(v[4:4 + n], mask))
-    import ipaddress
     return str(ipaddress.ip_address(raw)), xport ^ (COOKIE >> 16)
 
 
@@ -251,7 +251,6 @@ def write_pcap(path, frames):
 
 def udp_payload(frame):
     """(src ip, sport, dst ip, dport, payload) of an Ethernet/[VLAN]/IP/UDP frame."""
-    import ipaddress
     off, et = 14, struct.unpack("!H", frame[12:14])[0]
     if et == 0x8100:
         et, off = struct.unpack("!H", frame[16:18])[0], 18
@@ -589,17 +588,20 @@ def case_ipv6(c):
     assert m.get("DATA") == b"6 to 4"
 
 
+def rest_password(username):
+    """TURN REST API: password = base64(HMAC-SHA1(secret, username))."""
+    return base64.b64encode(hmac.new(SECRET.encode(), username.encode(),
+                                     hashlib.sha1).digest()).decode()
+
+
 def case_rest_auth(c):
-    expiry = T0 + 86400
-    name = "%d:bob" % expiry
-    pw = __import__("base64").b64encode(hmac.new(SECRET.encode(), name.encode(),
-                                                 hashlib.sha1).digest()).decode()
-    cl = Client(c, "198.18.0.2", 50000, "02:00:00:00:00:02", user=name, password=pw)
+    name = "%d:bob" % (T0 + 86400)
+    cl = Client(c, "198.18.0.2", 50000, "02:00:00:00:00:02", user=name,
+                password=rest_password(name))
     cl.allocate()
-    old = "%d:bob" % (T0 - 10)
+    old = "%d:bob" % (T0 - 10)  # expired ten seconds before the capture starts
     stale = Client(c, "198.18.0.8", 50008, "02:00:00:00:00:08", user=old,
-                   password=__import__("base64").b64encode(
-                       hmac.new(SECRET.encode(), old.encode(), hashlib.sha1).digest()).decode())
+                   password=rest_password(old))
     stale.allocate(expect=401)
 
 

@@ -4,9 +4,10 @@
 # For every case NAME in this folder (NAME.yaml, NAME.in.pcap, NAME.expected.pcap,
 # NAME.expected.maps): replays the input through BUILD_DIR/xturn-replay and compares the frames sent
 # and the map changes with the expected files byte for byte (cmp), then has tshark validate the IPv4
-# header and UDP checksums of every frame sent (an independent implementation of both). Then two
-# checks of the tool itself: a two-way capture (input merged with the relay's own output, as tcpdump
-# on the relay's NIC would record it) gives the same output, and a second run gives the same bytes.
+# header and UDP checksums of every frame sent (an independent implementation of both). Then checks
+# of the tool itself: a two-way capture (input merged with the relay's own output, as tcpdump on the
+# relay's NIC would record it) gives the same output; the seed is used; damaged captures neither
+# crash it nor get frames with bad checksums out of it.
 # Prints "replay: N passed, M failed" last; exits non-zero when anything failed.
 set -uo pipefail
 
@@ -105,6 +106,26 @@ if [[ -e $here/allocate_auth.in.pcap ]]; then
 	else
 		fail "seed" "--seed 2 gave the same relay port as --seed 1"
 	fi
+fi
+
+# Damaged input (tests/replay/mutate.py: the cases' frames merged, bytes overwritten, frames cut,
+# time going back and forth): no crash (under ASan in `SANITIZE=1 make check`), good checksums.
+if command -v python3 >/dev/null; then
+	for seed in 1 2 3 4; do
+		python3 "$here/mutate.py" "$seed" "$tmp/mutated.pcap" &&
+			"$tool" -q -c "$here/ipv6.yaml" -r "$tmp/mutated.pcap" -w "$tmp/mutated.out.pcap" \
+				--linger 4000
+		rc=$?
+		bad=""
+		((have_tshark)) && ((rc == 0)) && bad=$(bad_checksums "$tmp/mutated.out.pcap")
+		if ((rc == 0)) && [[ -z $bad ]]; then
+			pass "mutated capture $seed"
+		else
+			fail "mutated capture $seed" "exit $rc ${bad:+bad checksums: $bad}"
+		fi
+	done
+else
+	echo "replay: python3 missing: mutated captures SKIPPED"
 fi
 
 echo "replay: $passed passed, $failed failed"
