@@ -466,20 +466,10 @@ static int setup_workers(struct daemon *d)
 {
 	const struct xturn_config *cfg = &d->gen->cfg;
 	unsigned int queues[MAX_WORKERS], n = 0, available = interface_rx_queues(cfg->interface);
-	struct pipeline_config pc = {
-		.server = d->server,
-		.server_lock = &d->server_lock,
-		.neigh = d->neigh,
-		.listen_port = cfg->listen_port,
-		.relay_port_min = cfg->relay_port_min,
-		.relay_port_max = cfg->relay_port_max,
-		.verify_checksums = true,
-	};
+	struct pipeline_config pc;
 	int err;
 
-	memcpy(pc.our_mac, d->mac, 6);
-	for (size_t i = 0; i < cfg->n_addresses && i < PIPELINE_MAX_ADDRS; i++)
-		pc.addrs[pc.n_addrs++] = cfg->addresses[i];
+	pipeline_config__from(&pc, cfg, d->server, &d->server_lock, d->neigh, d->mac);
 	if (cfg->xdp.all_queues) {
 		for (unsigned int q = 0; q < available && n < MAX_WORKERS; q++)
 			queues[n++] = q;

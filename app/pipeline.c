@@ -24,6 +24,23 @@ void pipeline__init(struct pipeline *pl, const struct pipeline_config *cfg)
 			   PIPELINE_ARENA);
 }
 
+void pipeline_config__from(struct pipeline_config *pc, const struct xturn_config *cfg,
+			   struct turn_server *server, pthread_mutex_t *server_lock,
+			   struct neigh_cache *neigh, const uint8_t our_mac[6])
+{
+	memset(pc, 0, sizeof(*pc));
+	pc->server = server;
+	pc->server_lock = server_lock;
+	pc->neigh = neigh;
+	memcpy(pc->our_mac, our_mac, 6);
+	pc->listen_port = cfg->listen_port;
+	pc->relay_port_min = cfg->relay_port_min;
+	pc->relay_port_max = cfg->relay_port_max;
+	pc->verify_checksums = true;
+	for (size_t i = 0; i < cfg->n_addresses && i < PIPELINE_MAX_ADDRS; i++)
+		pc->addrs[pc->n_addrs++] = cfg->addresses[i];
+}
+
 static bool is_our_address(const struct pipeline *pl, const struct xt_addr *a)
 {
 	for (size_t i = 0; i < pl->cfg.n_addrs; i++)

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "app/neigh.h"
+#include "config/config.h"
 #include "pkt/parse.h"
 #include "turn/server.h"
 
@@ -91,6 +92,12 @@ struct pl_io {
 };
 
 void pipeline__init(struct pipeline *pl, const struct pipeline_config *cfg);
+
+/* The pipeline config for a loaded xturn configuration (ports, addresses; checksums verified), as
+ * both xturnd and xturn-replay run it. */
+void pipeline_config__from(struct pipeline_config *pc, const struct xturn_config *cfg,
+			   struct turn_server *server, pthread_mutex_t *server_lock,
+			   struct neigh_cache *neigh, const uint8_t our_mac[6]);
 
 /* Handles one frame. The turn actions that are not datagrams are left in pl->actions for the caller,
  * who must apply them before transmitting io->tx (a ChannelBind success may only leave once the

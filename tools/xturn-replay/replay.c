@@ -382,7 +382,7 @@ static int setup(struct replay *r)
 {
 	const struct replay_opts *o = r->o;
 	char err[XTURN_CONFIG_ERR_LEN];
-	struct pipeline_config pc = { 0 };
+	struct pipeline_config pc;
 	int ret;
 
 	ret = xturn_config__load(o->config_path, &r->cfg, err, sizeof(err));
@@ -410,16 +410,7 @@ static int setup(struct replay *r)
 		if (ret)
 			return ret;
 	}
-	/* As app/daemon.c's setup_workers() builds it. */
-	pc.server = r->server;
-	pc.neigh = r->neigh;
-	memcpy(pc.our_mac, o->relay_mac, 6);
-	pc.listen_port = r->cfg.listen_port;
-	pc.relay_port_min = r->cfg.relay_port_min;
-	pc.relay_port_max = r->cfg.relay_port_max;
-	pc.verify_checksums = true;
-	for (size_t i = 0; i < r->cfg.n_addresses && i < PIPELINE_MAX_ADDRS; i++)
-		pc.addrs[pc.n_addrs++] = r->cfg.addresses[i];
+	pipeline_config__from(&pc, &r->cfg, r->server, NULL, r->neigh, o->relay_mac);
 	pipeline__init(&r->pl, &pc);
 	turn_actions__init(&r->tick, r->tick_v, TICK_ACTIONS, r->tick_arena, TICK_ARENA);
 	return open_files(r);
