@@ -34,9 +34,9 @@ module_lib = $(BUILD)/$(1)/libxturn_$(1).a
 LIBS := $(foreach m,$(MODULES),$(if $(call module_srcs,$(m)),$(call module_lib,$(m))))
 
 # ---- BPF objects and their libbpf skeletons ----
-BPF_SRCS := $(wildcard xdp/*.bpf.c tests/bpf/*.bpf.c)
+BPF_SRCS := $(wildcard xdp/*.bpf.c tests/bpf/*.bpf.c tools/*/*.bpf.c)
 BPF_OBJS := $(BPF_SRCS:%.bpf.c=$(BUILD)/%.bpf.o)
-SKELS := $(patsubst %.bpf.c,$(BUILD)/%.skel.h,$(wildcard xdp/*.bpf.c))
+SKELS := $(patsubst %.bpf.c,$(BUILD)/%.skel.h,$(wildcard xdp/*.bpf.c tools/*/*.bpf.c))
 
 # ---- programs: app/main.c is xturnd; every tools/<name>/main.c is a tool ----
 PROGRAMS := $(if $(wildcard app/main.c),$(BUILD)/xturnd)
@@ -86,8 +86,10 @@ $(patsubst %.c,$(BUILD)/%.o,$(call module_srcs,xdp) $(call module_srcs,app) $(wi
 $(BUILD)/xturnd: $(BUILD)/app/main.o $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Tools may carry their own BPF programs (tools/<name>/*.bpf.c), included as skeletons.
 define tool_rules
-$(BUILD)/$(notdir $(1)): $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c)) $(LIBS)
+$(patsubst %.c,$(BUILD)/%.o,$(filter-out %.bpf.c,$(wildcard $(1)/*.c))): | $(SKELS)
+$(BUILD)/$(notdir $(1)): $(patsubst %.c,$(BUILD)/%.o,$(filter-out %.bpf.c,$(wildcard $(1)/*.c))) $(LIBS)
 	$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
 endef
 $(foreach t,$(TOOL_DIRS),$(eval $(call tool_rules,$(t))))
@@ -128,4 +130,30 @@ format:
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# ---- fuzzing: libFuzzer targets tests/fuzz/fuzz_*.c, built with clang into build/fuzz ----
+# Module sources are compiled again with the fuzzer's instrumentation (their gcc objects stay as
+# they are). `make fuzz` runs each target FUZZ_SECONDS; the check's fuzz layer runs a short slice.
+FUZZ_BUILD := build/fuzz
+FUZZ_SECONDS ?= 120
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -D_GNU_SOURCE -I. -I$(FUZZ_BUILD) \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_MOD_SRCS := $(call module_srcs,pkt) $(call module_srcs,turn) $(call module_srcs,config) \
+	$(wildcard app/pipeline.c app/neigh.c app/log.c app/turn_setup.c)
+FUZZ_MOD_OBJS := $(FUZZ_MOD_SRCS:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FUZZ_BUILD)/%.o: %.c | deps
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_MOD_OBJS)
+	$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^ -lcrypto -lz -lyaml -lmnl -lpthread
+
+.SECONDARY: $(FUZZ_BINS:$(FUZZ_BUILD)/%=$(FUZZ_BUILD)/tests/fuzz/%.o)
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BINS)
+tests: fuzz-build
+fuzz: fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+-include $(sort $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null))
