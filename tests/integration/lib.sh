@@ -131,20 +131,21 @@ kv() { grep -o -m1 -E "(^| )$1=[^ ]*" <<<"$2" | head -n1 | sed -E "s/^ ?$1=//"; 
 # xt_config FILE [KEY=VALUE...]: an xturnd configuration for the topology. Keys (defaults):
 #   fast_path=true  password=test-password  user=test  allow='[198.18.0.0/24, "fd98:18::/64"]'
 #   deny='[default]'  extra=''  (raw YAML lines appended)
+#   legacy_channels=auto (on when this xturnd knows allocations.legacy_channels; anything else: off)
 xt_config() {
 	local file=$1 k
 	shift
-	local fast_path=true password=test-password user=test extra= legacy=
+	local fast_path=true password=test-password user=test extra= legacy= legacy_channels=auto
 	local allow='[198.18.0.0/24, "fd98:18::/64"]' deny='[default]'
 	for k in "$@"; do
 		case ${k%%=*} in
-		fast_path | password | user | allow | deny | extra) local "$k" ;;
+		fast_path | password | user | allow | deny | extra | legacy_channels) local "$k" ;;
 		*) echo "xt_config: unknown key $k" >&2; return 1 ;;
 		esac
 	done
-	# RFC 5766 clients (turnutils_uclient) pick channels up to 0x7FFF; accept them when the
-	# option exists.
-	grep -q legacy_channels "$XT_ROOT/config/config.c" 2>/dev/null && legacy=", legacy_channels: true"
+	# RFC 5766 clients (turnutils_uclient) pick channels up to 0x7FFF; accept them when this
+	# xturnd knows the option.
+	[[ $legacy_channels == auto ]] && xt_has_legacy_channels && legacy=", legacy_channels: true"
 	cat >"$file" <<EOF
 # integration test configuration (tests/integration/lib.sh)
 interface: xt-relay
@@ -165,6 +166,19 @@ metrics: {listen: "$XT_METRICS"}
 log: {level: info, format: text}
 $extra
 EOF
+}
+
+# xt_has_legacy_channels: true when this xturnd accepts allocations.legacy_channels (asked of the
+# binary with --check-config, so that a stale build is not fed a key it refuses).
+xt_has_legacy_channels() {
+	if [[ -z ${XT_LEGACY:-} ]]; then
+		printf '%s\n' "interface: xt-relay" "addresses: [$RELAY4]" "realm: probe" \
+			"auth: {users: [{username: a, password: b}]}" \
+			"allocations: {legacy_channels: true}" >"$XT_TMP/legacy-probe.yaml"
+		"$XTURND" -c "$XT_TMP/legacy-probe.yaml" --check-config >/dev/null 2>&1 && XT_LEGACY=1 ||
+			XT_LEGACY=0
+	fi
+	((XT_LEGACY))
 }
 
 # ---- xturnd ----

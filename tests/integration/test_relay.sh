@@ -87,6 +87,17 @@ echo_case "channel v4 client to v6 peer, fast path" ebpf 50 --peer "[$PEER6]:$EC
 	--size 1200 --channel 0x4000
 check "fast path: channel entries were installed in the XDP maps" \
 	ge "$(metric 'xturn_fastpath_events_total{event="installed"}')" 3
+if xt_has_legacy_channels; then
+	# allocations.legacy_channels: RFC 5766 channel numbers 0x5000-0x7FFF are accepted too.
+	before=$(metrics)
+	out=$(tc "${CREDS[@]}" --peer "$PEER4:$ECHO_PORT" --count 20 --channel 0x7FFF echo)
+	after=$(metrics)
+	check "legacy channel 0x7FFF: all 20 datagrams echoed intact" \
+		eq "$(kv received "$out") $(kv mismatched "$out")" "20 0"
+	known_bug "legacy channel 0x7FFF: relayed in the kernel" \
+		"xdp loader and program accept only 0x4000-0x4FFF" \
+		eq $(($(relayed ebpf to_peer "$after") - $(relayed ebpf to_peer "$before"))) 2000
+fi
 
 # ---- Send / Data indications (always user space) ----
 echo_case "indications v4" userspace 100 --mode indication --peer "$PEER4:$ECHO_PORT"
@@ -126,11 +137,12 @@ bg "$P-peer" timeout 120 turnutils_peer -L "$PEER4" -L "$PEER6" -p "$UCLIENT_POR
 sleep 0.3
 # turnutils_uclient picks channels in 0x4000-0x7FFF (RFC 5766); RFC 8656 allows 0x4000-0x4FFF.
 # Without allocations.legacy_channels its ChannelBinds fail, so it relays with Send indications.
-if grep -q legacy_channels "$XT_ROOT/config/config.c" 2>/dev/null; then
-	uflags=() how="channels"
+if grep -q legacy_channels "$XT_TMP/fast.yaml"; then
+	uflags=() how="channels" upath=ebpf
 else
-	uflags=(-s) how="Send indications (no legacy_channels option yet)"
+	uflags=(-s) how="Send indications (no legacy_channels option yet)" upath=userspace
 fi
+before=$(metrics)
 in_ns "$P-client" timeout 60 turnutils_uclient "${uflags[@]}" -n 100 -m 4 -l 120 -u test \
 	-w test-password -e "$PEER4" -r "$UCLIENT_PORT" "$RELAY4" >"$XT_TMP/uclient.log" 2>&1
 rc=$?
@@ -142,6 +154,14 @@ check "turnutils_uclient: loss < 1 % (got ${loss:-none}%)" \
 	awk -v l="${loss:-100}" 'BEGIN { exit !(l < 1) }'
 sends=$(sed -nE 's/.*tot_send_msgs=([0-9]+), tot_recv_msgs=([0-9]+)$/\1 \2/p' "$XT_TMP/uclient.log" | tail -n1)
 check "turnutils_uclient: 400 messages sent and received" eq "$sends" "400 400"
+after=$(metrics)
+# Its channel numbers are random: those above 0x4FFF are relayed in user space (see below).
+for dir in to_peer to_client; do
+	k=$(($(relayed ebpf $dir "$after") - $(relayed ebpf $dir "$before")))
+	u=$(($(relayed userspace $dir "$after") - $(relayed userspace $dir "$before")))
+	xt_log "uclient $dir: $k bytes in the kernel, $u in user space"
+	check "turnutils_uclient: its 400 x 120 bytes relayed $dir" eq $((k + u)) 48000
+done
 
 # ---- the relay host's kernel still gets everything that is not relay UDP ----
 for addr in "$RELAY4" "[$RELAY6]"; do
@@ -163,8 +183,8 @@ check "fast path off: nothing installed in the XDP maps" \
 	eq "$(metric 'xturn_fastpath_events_total{event="installed"}')" 0
 xt_stop TERM
 
-# ---- a peer range that is not allowed ----
-xt_config "$XT_TMP/v4only.yaml" allow='[198.18.0.0/24]'
+# ---- a peer range that is not allowed; RFC 8656 channel numbers only ----
+xt_config "$XT_TMP/v4only.yaml" allow='[198.18.0.0/24]' legacy_channels=off
 check_start "xturnd starts (ULA peers not allowed)" "$XT_TMP/v4only.yaml"
 out=$(tc "${CREDS[@]}" --mode indication --peer "[$PEER6]:9" permission)
 check "CreatePermission to $PEER6 (ULA, not allowed): 403" eq "$(kv code "$out")" 403
@@ -172,6 +192,10 @@ out=$(tc "${CREDS[@]}" --mode channel --peer "[$PEER6]:9" permission)
 check "ChannelBind to $PEER6 (ULA, not allowed): 403" eq "$(kv code "$out")" 403
 out=$(tc "${CREDS[@]}" --mode indication --peer "$PEER4:9" permission)
 check "CreatePermission to $PEER4 (allowed): success" eq "$(kv code "$out")" 0
+out=$(tc "${CREDS[@]}" --mode channel --channel 0x5000 --peer "$PEER4:9" permission)
+check "ChannelBind 0x5000 without legacy_channels: 400" eq "$(kv code "$out")" 400
+out=$(tc "${CREDS[@]}" --mode channel --channel 0x4FFF --peer "$PEER4:9" permission)
+check "ChannelBind 0x4FFF: success" eq "$(kv code "$out")" 0
 xt_stop TERM
 check "xturnd exits 0 on SIGTERM" eq "$XT_RC" 0
 
