@@ -145,8 +145,8 @@ echo
 bold "What xturnd did (from /metrics)"
 allocs=$(m 'xturn_requests_total{method="allocate",code="0"}' "$after")
 challenges=$(m 'xturn_requests_total{method="allocate",code="401"}' "$after")
-printf '  %-28s %s (each after a 401 nonce challenge: %s), %s still active\n' "allocations made" \
-	"$allocs" "$challenges" "$(m xturn_allocations_active "$after")"
+printf '  %-28s %s (%s answered 401 first, to hand out a nonce), %s still active\n' \
+	"allocations made" "$allocs" "$challenges" "$(m xturn_allocations_active "$after")"
 printf '  %-28s %s permissions, %s channel bindings\n' "requests answered" \
 	"$(m 'xturn_requests_total{method="create_permission",code="0"}' "$after")" \
 	"$(m 'xturn_requests_total{method="channel_bind",code="0"}' "$after")"
@@ -158,7 +158,7 @@ for path in ebpf userspace; do
 		what="XDP_TX, ChannelData of bound channels"
 	else
 		label="relayed in user space"
-		what="AF_XDP worker: indications, unbound data"
+		what="AF_XDP worker: indications, channels not in the kernel maps"
 	fi
 	printf '  %-28s %8s packets %10s bytes   (%s)\n' "$label" "$p" "$b" "$what"
 done

@@ -172,6 +172,7 @@ check "ICMP echo to $RELAY4" in_ns "$P-client" ping -c 3 -i 0.2 -W 1 "$RELAY4"
 check "ICMPv6 echo to $RELAY6" in_ns "$P-client" ping -6 -c 3 -i 0.2 -W 1 "$RELAY6"
 check "xturnd still running" kill -0 "$XT_PID"
 xt_stop TERM
+check "xturnd exits 0 on SIGTERM (fast path on)" eq "$XT_RC" 0
 
 # ---- fast path off: user space carries the channel data ----
 xt_config "$XT_TMP/slow.yaml" fast_path=false
@@ -182,6 +183,7 @@ echo_case "channel v6, fast path off" userspace 50 --server "$RELAY6" \
 check "fast path off: nothing installed in the XDP maps" \
 	eq "$(metric 'xturn_fastpath_events_total{event="installed"}')" 0
 xt_stop TERM
+check "xturnd exits 0 on SIGTERM (fast path off)" eq "$XT_RC" 0
 
 # ---- a peer range that is not allowed; RFC 8656 channel numbers only ----
 xt_config "$XT_TMP/v4only.yaml" allow='[198.18.0.0/24]' legacy_channels=off
