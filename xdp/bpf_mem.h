@@ -15,11 +15,55 @@
 
 typedef __u16 __attribute__((may_alias)) xt_raw16;
 typedef __u32 __attribute__((may_alias)) xt_raw32;
+typedef __u64 __attribute__((may_alias)) xt_raw64;
 
-/* 32-bit load: only from packet or map memory, where the verifier allows any alignment. */
+static __always_inline __u16 raw16(const void *p)
+{
+	return *(const xt_raw16 *)p;
+}
+
+static __always_inline void raw16_store(void *p, __u16 v)
+{
+	*(xt_raw16 *)p = v;
+}
+
+/* 32- and 64-bit access: only to packet or map memory, where the verifier allows any alignment
+ * (the per-packet state lives in a per-CPU map for this reason). */
 static __always_inline __u32 raw32(const void *p)
 {
 	return *(const xt_raw32 *)p;
+}
+
+static __always_inline void raw32_store(void *p, __u32 v)
+{
+	*(xt_raw32 *)p = v;
+}
+
+static __always_inline __u64 raw64(const void *p)
+{
+	return *(const xt_raw64 *)p;
+}
+
+static __always_inline void raw64_store(void *p, __u64 v)
+{
+	*(xt_raw64 *)p = v;
+}
+
+/* struct xt_addr (22 bytes) between packet or map memory. */
+static __always_inline void addr_copy(void *dst, const void *src)
+{
+	raw64_store(dst, raw64(src));
+	raw64_store((__u8 *)dst + 8, raw64((const __u8 *)src + 8));
+	raw32_store((__u8 *)dst + 16, raw32((const __u8 *)src + 16));
+	raw16_store((__u8 *)dst + 20, raw16((const __u8 *)src + 20));
+}
+
+static __always_inline void addr_clear(void *dst)
+{
+	raw64_store(dst, 0);
+	raw64_store((__u8 *)dst + 8, 0);
+	raw32_store((__u8 *)dst + 16, 0);
+	raw16_store((__u8 *)dst + 20, 0);
 }
 
 /* Copies move 16-bit words: every field they touch sits at an even offset of its struct, and the

@@ -16,6 +16,7 @@
 #define DEFAULT_VERIFIER_LOG "/tmp/xturn-verifier.log"
 #define VERIFIER_LOG_SIZE (8u << 20)
 #define DEFAULT_MTU 1500
+#define DEFAULT_FIB_CACHE_MS 1000
 
 struct xdp_relay {
 	struct xturn_bpf *skel;
@@ -252,6 +253,7 @@ void xt_config__init(struct xt_config *cfg, __u16 listen_port, __u16 port_min, _
 	put_be16(cfg->port_max, port_max);
 	put_be16(cfg->flags, flags);
 	put_be16(cfg->mtu, DEFAULT_MTU);
+	put_be16(cfg->fib_cache_ms, DEFAULT_FIB_CACHE_MS);
 }
 
 int xt_config__add_addr(struct xt_config *cfg, const struct xt_addr *addr)
@@ -271,22 +273,43 @@ int xt_config__add_addr(struct xt_config *cfg, const struct xt_addr *addr)
 	return fail(-EINVAL, "relay address without a family");
 }
 
+/* Stores cfg with the FIB cache generation moved on, so that no answer cached under the old
+ * config (or before a route change) is used again. */
+static int store_config(struct xdp_relay *r, const struct xt_config *cfg)
+{
+	struct xt_config next = *cfg, old;
+	__u32 key = 0;
+	int err;
+
+	err = bpf_map__lookup_elem(r->skel->maps.config, &key, sizeof(key), &old, sizeof(old), 0);
+	if (err)
+		return fail(err, "cannot read the XDP config: %s", strerror(-err));
+	put_be16(next.fib_gen, (__u16)(get_be16(old.fib_gen) + 1));
+	err = bpf_map__update_elem(r->skel->maps.config, &key, sizeof(key), &next, sizeof(next), 0);
+	if (err)
+		return fail(err, "cannot store the XDP config: %s", strerror(-err));
+	return 0;
+}
+
 int xdp_relay__set_config(struct xdp_relay *r, const struct xt_config *cfg)
 {
 	__u16 listen = get_be16(cfg->listen_port), lo = get_be16(cfg->port_min),
 	      hi = get_be16(cfg->port_max);
-	__u32 key = 0;
-	int err;
 
 	if (lo > hi || (lo && listen >= lo && listen <= hi))
 		return fail(-EINVAL, "relay ports %u-%u must be ordered and exclude listen port %u",
 			    lo, hi, listen);
 	if (cfg->n_v4 > XT_MAX_ADDRS_V4 || cfg->n_v6 > XT_MAX_ADDRS_V6)
 		return fail(-EINVAL, "address counts out of range");
-	err = bpf_map__update_elem(r->skel->maps.config, &key, sizeof(key), cfg, sizeof(*cfg), 0);
-	if (err)
-		return fail(err, "cannot store the XDP config: %s", strerror(-err));
-	return 0;
+	return store_config(r, cfg);
+}
+
+int xdp_relay__flush_fib_cache(struct xdp_relay *r)
+{
+	struct xt_config cfg;
+	int err = xdp_relay__get_config(r, &cfg);
+
+	return err ? err : store_config(r, &cfg);
 }
 
 int xdp_relay__get_config(struct xdp_relay *r, struct xt_config *cfg)

@@ -58,7 +58,7 @@ const char *xdp_relay__errmsg(void);
 
 /* ---- config ---- */
 
-/* A config with no addresses yet; mtu defaults to 1500. Flags are XT_CFG_*. */
+/* A config with no addresses yet; mtu defaults to 1500, fib_cache_ms to 1000. Flags are XT_CFG_*. */
 void xt_config__init(struct xt_config *cfg, __u16 listen_port, __u16 port_min, __u16 port_max,
 		     __u16 flags);
 /* Adds a relay address (its port is ignored). -ENOSPC when full, -EINVAL for an unset family. */
@@ -66,6 +66,9 @@ int xt_config__add_addr(struct xt_config *cfg, const struct xt_addr *addr);
 /* Validates (range ordered, listen port outside it, counts within bounds) and stores. */
 int xdp_relay__set_config(struct xdp_relay *r, const struct xt_config *cfg);
 int xdp_relay__get_config(struct xdp_relay *r, struct xt_config *cfg);
+/* Makes the program forget every cached FIB answer (call on routing or neighbour changes: netlink
+ * RTM_NEWROUTE/DELROUTE/NEWNEIGH/DELNEIGH); otherwise answers live cfg->fib_cache_ms. */
+int xdp_relay__flush_fib_cache(struct xdp_relay *r);
 
 /* ---- fast path: channel bindings (both map entries), quotas ---- */
 

@@ -29,13 +29,17 @@ struct xt_config {
 	__u8 port_max[2];
 	__u8 flags[2];		      /* XT_CFG_* */
 	__u8 mtu[2];		      /* largest IP packet the fast path sends; 0 = only the FIB's */
+	__u8 fib_cache_ms[2];	      /* how long a FIB answer is reused; 0 = look up every packet */
+	__u8 fib_gen[2];	      /* FIB answers of another generation are stale: bumped by the
+				       * loader on every config store and on request (route or
+				       * neighbour change) */
 	__u8 n_v4;		      /* valid entries of v4[] */
 	__u8 n_v6;		      /* valid entries of v6[] */
 	__u8 v4[XT_MAX_ADDRS_V4][4];  /* our relay addresses (listen and relay) */
 	__u8 v6[XT_MAX_ADDRS_V6][16];
 };
 
-_Static_assert(sizeof(struct xt_config) == 12 + 4 * XT_MAX_ADDRS_V4 + 16 * XT_MAX_ADDRS_V6,
+_Static_assert(sizeof(struct xt_config) == 16 + 4 * XT_MAX_ADDRS_V4 + 16 * XT_MAX_ADDRS_V6,
 	       "xt_config is a fixed layout");
 
 /* ---- chan_by_client: BPF_MAP_TYPE_HASH, ChannelData from a client → the datagram to its peer ---- */
@@ -44,6 +48,7 @@ struct xt_chan_client_key {
 	struct xt_addr client; /* source of the ChannelData message */
 	struct xt_addr listen; /* relay listen address and port it was sent to */
 	__u8 channel[2];       /* channel number, 0x4000..0x4FFF (RFC 8656 §12) */
+	__u8 pad[2];	       /* zero; a key of whole 32-bit words hashes word-wise (jhash2) */
 };
 
 struct xt_chan_client_val {
@@ -53,7 +58,7 @@ struct xt_chan_client_val {
 	__u8 pad[2];
 };
 
-_Static_assert(sizeof(struct xt_chan_client_key) == 46, "xt_chan_client_key is 46 bytes");
+_Static_assert(sizeof(struct xt_chan_client_key) == 48, "xt_chan_client_key is 48 bytes");
 _Static_assert(sizeof(struct xt_chan_client_val) == 50, "xt_chan_client_val is 50 bytes");
 
 /* ---- chan_by_peer: BPF_MAP_TYPE_HASH, a peer's datagram to an allocation → ChannelData ---- */

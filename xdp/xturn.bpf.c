@@ -14,6 +14,7 @@
  * the incoming one, so a datagram that arrived corrupted leaves still detectably corrupted).
  */
 #include <linux/bpf.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include "pkt/addr.h"
 #include "pkt/csum.h"
@@ -192,7 +193,7 @@ struct frame_in {
 	struct xt_addr src;
 	struct xt_addr dst;
 	__u16 udp_len;
-	__u16 check; /* incoming UDP checksum, host order */
+	__u16 check_raw; /* incoming UDP checksum as it lies in the packet */
 	__u8 family;
 };
 
@@ -207,6 +208,9 @@ struct scratch {
 		struct xt_chan_client_key client;
 		struct xt_chan_peer_key peer;
 	} key;
+	__u8 smac[PKT_ETH_ALEN]; /* next hop of the relayed frame */
+	__u8 dmac[PKT_ETH_ALEN];
+	__u32 egress;
 };
 
 struct {
@@ -257,12 +261,150 @@ static __always_inline int quota_take(const __u8 alloc_id[4], __u64 now, __u64 b
 	return ok;
 }
 
-/* Sum of an address as 16-bit big-endian words (its part of the UDP pseudo-header). */
-static __always_inline __u32 addr_sum(__u32 sum, const struct xt_addr *a)
+/* Checksum arithmetic on words as they lie in memory ("raw"): the one's-complement sum is
+ * independent of byte order (RFC 1071 §2(B)), so fields are added 32 bits at a time straight from
+ * the packet and the folded result is stored back the same way. Host-order values (lengths,
+ * channel numbers) enter through bpf_htons. A 64-bit accumulator never overflows here. */
+static __always_inline __u64 raw_sum_addr(__u64 sum, const struct xt_addr *a)
 {
+	sum += raw32(a->ip);
 	if (a->family == XT_AF_INET6)
-		return csum_add_bytes(sum, a->ip, 16);
-	return csum_add_bytes(sum, a->ip, 4);
+		sum += (__u64)raw32(a->ip + 4) + raw32(a->ip + 8) + raw32(a->ip + 12);
+	return sum;
+}
+
+/* ~(folded sum), as csum_fold does for 32 bits. */
+static __always_inline __u16 raw_fold(__u64 sum)
+{
+	sum = (sum & 0xFFFFFFFF) + (sum >> 32);
+	sum = (sum & 0xFFFFFFFF) + (sum >> 32);
+	return csum_fold((__u32)sum);
+}
+
+/* A byte's weight in a raw 16-bit word: the byte at an even offset of the checksummed data is the
+ * word's first byte in memory. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define RAW_BYTE(b, odd) ((odd) ? (__u32)(b) << 8 : (__u32)(b))
+#else
+#define RAW_BYTE(b, odd) ((odd) ? (__u32)(b) : (__u32)(b) << 8)
+#endif
+
+/* ---- the next hop ---- */
+
+/* bpf_fib_lookup costs more than the rest of the fast path together (a route and a neighbour
+ * lookup: 100-300 ns measured), so each CPU keeps its recent answers in a small direct-mapped
+ * cache: per CPU, so no locks and no torn MAC addresses. An answer is reused for the same source,
+ * destination and ingress interface, for packets no longer than the one it was given for, until
+ * cfg->fib_cache_ms passes or user space bumps cfg->fib_gen (it does on route and neighbour
+ * changes it hears of). Only successful answers are kept. */
+#define FIB_CACHE_BITS 10
+
+struct fib_cache_entry {
+	__u64 expires_ns;
+	__u8 src[16];
+	__u8 dst[16];
+	__u32 ingress;
+	__u32 egress;
+	__u16 gen;
+	__u16 ok_len; /* largest IP packet the answer was given for (its route MTU check) */
+	__u8 family;
+	__u8 smac[PKT_ETH_ALEN];
+	__u8 dmac[PKT_ETH_ALEN];
+	__u8 pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1 << FIB_CACHE_BITS);
+	__type(key, __u32);
+	__type(value, struct fib_cache_entry);
+} fib_cache SEC(".maps");
+
+enum hop { HOP_FIB, HOP_FALLBACK, HOP_USER_MTU, HOP_USER_ROUTE };
+
+static __always_inline int ip16_equal(const __u8 *a, const __u8 *b)
+{
+	return ((raw64(a) ^ raw64(b)) | (raw64(a + 8) ^ raw64(b + 8))) == 0;
+}
+
+/* The next hop of the plan's packet (l3_len bytes): sc->smac, sc->dmac and sc->egress on HOP_FIB;
+ * HOP_FALLBACK when the FIB cannot answer (no neighbour entry yet, forwarding off on the NIC, no
+ * route), HOP_USER_* when its answer sends the frame to user space. */
+static __always_inline int next_hop(struct xdp_md *ctx, const struct xt_config *cfg,
+				    struct scratch *sc, __u32 l3_len, __u8 tos)
+{
+	const struct relay_plan *plan = &sc->plan;
+	__u32 ttl_ms = get_be16(cfg->fib_cache_ms);
+	__u16 gen = get_be16(cfg->fib_gen);
+	struct bpf_fib_lookup fib = {};
+	struct fib_cache_entry *e = NULL;
+	__u64 now = 0;
+	int rc;
+
+	if (ttl_ms) {
+		__u32 h = raw32(plan->dst.ip) ^ raw32(plan->dst.ip + 12) ^ raw32(plan->src.ip) ^
+			  raw32(plan->src.ip + 12);
+		__u32 slot = (h * 0x9E3779B1u) >> (32 - FIB_CACHE_BITS);
+
+		e = bpf_map_lookup_elem(&fib_cache, &slot);
+		if (!e)
+			return HOP_FALLBACK;
+		now = bpf_ktime_get_coarse_ns();
+		if (e->expires_ns > now && e->gen == gen && e->family == plan->dst.family &&
+		    e->ingress == ctx->ingress_ifindex && l3_len <= e->ok_len &&
+		    ip16_equal(e->dst, plan->dst.ip) && ip16_equal(e->src, plan->src.ip)) {
+			raw32_store(sc->smac, raw32(e->smac));
+			raw16_store(sc->smac + 4, raw16(e->smac + 4));
+			raw32_store(sc->dmac, raw32(e->dmac));
+			raw16_store(sc->dmac + 4, raw16(e->dmac + 4));
+			sc->egress = e->egress;
+			return HOP_FIB;
+		}
+	}
+
+	fib.family = plan->dst.family;
+	fib.l4_protocol = PKT_IPPROTO_UDP;
+	fib.sport = raw16(plan->src.port);
+	fib.dport = raw16(plan->dst.port);
+	fib.tot_len = (__u16)l3_len; /* the FIB checks it against the route's MTU */
+	fib.ifindex = ctx->ingress_ifindex;
+	/* fib is naturally aligned on the stack: 32-bit stores are allowed there. */
+	if (plan->dst.family == XT_AF_INET6) {
+		for (int i = 0; i < 4; i++) {
+			fib.ipv6_src[i] = raw32(plan->src.ip + 4 * i);
+			fib.ipv6_dst[i] = raw32(plan->dst.ip + 4 * i);
+		}
+	} else {
+		fib.tos = tos;
+		fib.ipv4_src = raw32(plan->src.ip);
+		fib.ipv4_dst = raw32(plan->dst.ip);
+	}
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return HOP_USER_MTU;
+	if (rc == BPF_FIB_LKUP_RET_BLACKHOLE || rc == BPF_FIB_LKUP_RET_UNREACHABLE ||
+	    rc == BPF_FIB_LKUP_RET_PROHIBIT)
+		return HOP_USER_ROUTE;
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return HOP_FALLBACK;
+	mac_copy(sc->smac, fib.smac);
+	mac_copy(sc->dmac, fib.dmac);
+	sc->egress = fib.ifindex;
+	if (e) {
+		raw64_store(e->src, raw64(plan->src.ip));
+		raw64_store(e->src + 8, raw64(plan->src.ip + 8));
+		raw64_store(e->dst, raw64(plan->dst.ip));
+		raw64_store(e->dst + 8, raw64(plan->dst.ip + 8));
+		e->family = plan->dst.family;
+		e->ingress = ctx->ingress_ifindex;
+		e->egress = fib.ifindex;
+		e->gen = gen;
+		e->ok_len = (__u16)l3_len;
+		mac_copy(e->smac, fib.smac);
+		mac_copy(e->dmac, fib.dmac);
+		e->expires_ns = now + (__u64)ttl_ms * 1000000;
+	}
+	return HOP_FIB;
 }
 
 /* ---- the rewrite ---- */
@@ -288,15 +430,12 @@ static __noinline int relay(struct xdp_md *ctx, const struct xt_config *cfg, str
 	__u32 out_udp_len = out_hdr - sizeof(struct pkt_eth) - out_ip_len + plan->data_len;
 	__u32 out_l3_len = out_ip_len + out_udp_len;
 	__u32 mtu = get_be16(cfg->mtu);
-	__u8 smac[PKT_ETH_ALEN] __attribute__((aligned(8)));
-	__u8 dmac[PKT_ETH_ALEN] __attribute__((aligned(8)));
 	__u32 egress = ctx->ingress_ifindex;
 	__u8 tos, ttl, df = 0;
-	__u16 ip_id = 0, in_chan = 0, check;
-	__u32 old_sum, new_sum, sum;
+	__u16 ip_id = 0, check;
+	__u64 old_sum, new_sum, sum;
 	__u64 data_off;
-	int redirect = 0, fallback = 0;
-	__u64 now;
+	int redirect = 0, hop;
 
 	if (plan->src.family != plan->dst.family)
 		return to_user(ctx, XT_STAT_USER_NO_CHANNEL); /* the loader never installs this */
@@ -333,91 +472,68 @@ static __noinline int relay(struct xdp_md *ctx, const struct xt_config *cfg, str
 	if (!out_v6 && in_v6)
 		ip_id = 0; /* DF set: RFC 6864 lets an atomic datagram carry any ID */
 
-	if (get_be16(cfg->flags) & XT_CFG_NO_FIB) {
-		mac_copy(smac, eth->dst);
-		mac_copy(dmac, eth->src);
-		fallback = 1;
-	} else {
-		struct bpf_fib_lookup fib = {};
-		int rc;
-
-		fib.family = plan->dst.family;
-		fib.l4_protocol = PKT_IPPROTO_UDP;
-		raw16_copy(&fib.sport, plan->src.port);
-		raw16_copy(&fib.dport, plan->dst.port);
-		fib.tot_len = (__u16)out_l3_len; /* the FIB checks it against the route's MTU */
-		fib.ifindex = ctx->ingress_ifindex;
-		if (out_v6) {
-			ip6_copy(fib.ipv6_src, plan->src.ip);
-			ip6_copy(fib.ipv6_dst, plan->dst.ip);
-		} else {
-			fib.tos = tos;
-			ip4_copy(&fib.ipv4_src, plan->src.ip);
-			ip4_copy(&fib.ipv4_dst, plan->dst.ip);
-		}
-		rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
-		if (rc == BPF_FIB_LKUP_RET_SUCCESS) {
-			mac_copy(smac, fib.smac);
-			mac_copy(dmac, fib.dmac);
-			if (fib.ifindex != ctx->ingress_ifindex) {
-				egress = fib.ifindex;
-				if (!bpf_map_lookup_elem(&tx_ports, &egress))
-					return to_user(ctx, XT_STAT_USER_NO_TX_PORT);
-				redirect = 1;
-			}
-		} else if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
-			return to_user(ctx, XT_STAT_USER_MTU);
-		} else if (rc == BPF_FIB_LKUP_RET_BLACKHOLE || rc == BPF_FIB_LKUP_RET_UNREACHABLE ||
-			   rc == BPF_FIB_LKUP_RET_PROHIBIT) {
-			return to_user(ctx, XT_STAT_USER_ROUTE);
-		} else {
-			/* No neighbour yet, forwarding off on the NIC, no route: answer the way the frame
-			 * came in, which is right for a relay behind one gateway. */
-			mac_copy(smac, eth->dst);
-			mac_copy(dmac, eth->src);
-			fallback = 1;
-		}
+	hop = get_be16(cfg->flags) & XT_CFG_NO_FIB ? HOP_FALLBACK :
+						       next_hop(ctx, cfg, sc, out_l3_len, tos);
+	if (hop == HOP_USER_MTU)
+		return to_user(ctx, XT_STAT_USER_MTU);
+	if (hop == HOP_USER_ROUTE)
+		return to_user(ctx, XT_STAT_USER_ROUTE);
+	if (hop == HOP_FALLBACK) {
+		/* Answer the way the frame came in: right for a relay behind one gateway. */
+		raw32_store(sc->smac, raw32(eth->dst));
+		raw16_store(sc->smac + 4, raw16(eth->dst + 4));
+		raw32_store(sc->dmac, raw32(eth->src));
+		raw16_store(sc->dmac + 4, raw16(eth->src + 4));
+		sc->egress = ctx->ingress_ifindex;
+	} else if (sc->egress != ctx->ingress_ifindex) {
+		egress = sc->egress;
+		if (!bpf_map_lookup_elem(&tx_ports, &egress))
+			return to_user(ctx, XT_STAT_USER_NO_TX_PORT);
+		redirect = 1;
 	}
 
 	if (get_be16(cfg->flags) & XT_CFG_QUOTA) {
-		now = bpf_ktime_get_ns();
+		__u64 now = bpf_ktime_get_ns();
+
 		if (!quota_take(plan->alloc[0], now, plan->data_len) ||
 		    !quota_take(plan->alloc[1], now, plan->data_len))
 			return drop(ctx, XT_STAT_DROP_QUOTA);
 	}
 
-	/* UDP checksum, RFC 1624 style: take out every word that goes or changes (pseudo-header
-	 * addresses and length, ports, length, the ChannelData header, the padding), put in the new
-	 * ones. The protocol word of the pseudo-header is 17 for both families and stays. */
-	old_sum = addr_sum(addr_sum(0, &in->src), &in->dst);
-	old_sum += 2 * (__u32)in->udp_len + get_be16(in->src.port) + get_be16(in->dst.port);
+	/* UDP checksum, RFC 1624 eqn. 3 over many words: take out every word that goes or changes
+	 * (pseudo-header addresses and length, ports, length, the ChannelData header, the padding),
+	 * put in the new ones. The pseudo-header's protocol word is 17 for both families and stays. */
+	old_sum = raw_sum_addr(raw_sum_addr(0, &in->src), &in->dst);
+	old_sum += 2 * (__u32)bpf_htons(in->udp_len) + raw16(in->src.port) + raw16(in->dst.port);
 	if (plan->strip_hdr) {
 		__u8 *ch = data + sizeof(struct pkt_eth) + in_ip_len + sizeof(struct pkt_udp);
 		__u8 *padp;
 
 		if ((void *)(ch + CHANNEL_HDR_LEN) > data_end)
 			return XDP_ABORTED;
-		in_chan = get_be16(ch);
-		old_sum += in_chan + get_be16(ch + 2);
-		/* A padding byte at an even offset of the UDP segment is the high half of its 16-bit
-		 * word; at an odd one (data length odd) it is the low half. */
+		old_sum += raw32(ch);
+		/* The padding starts at UDP offset 12 + data length: with an odd length its first
+		 * byte is the second half of a word. */
 		padp = ch + CHANNEL_HDR_LEN + data_off;
 		for (int i = 0; i < 3; i++) {
 			if (i >= plan->pad)
 				break;
 			if ((void *)(padp + i + 1) > data_end)
 				return XDP_ABORTED;
-			old_sum += ((data_off + i) & 1) ? padp[i] : (__u32)padp[i] << 8;
+			old_sum += RAW_BYTE(padp[i], (data_off + i) & 1);
 		}
 	}
-	new_sum = addr_sum(addr_sum(0, &plan->src), &plan->dst);
-	new_sum += 2 * out_udp_len + get_be16(plan->src.port) + get_be16(plan->dst.port);
+	new_sum = raw_sum_addr(raw_sum_addr(0, &plan->src), &plan->dst);
+	new_sum += 2 * (__u32)bpf_htons((__u16)out_udp_len) + raw16(plan->src.port) +
+		   raw16(plan->dst.port);
 	if (plan->add_hdr)
-		new_sum += plan->channel + (__u32)plan->data_len;
-	sum = (__u16)~in->check;
-	sum += csum_fold(old_sum);	    /* minus the old words: ~(folded old sum) */
-	sum += (__u16)~csum_fold(new_sum);  /* plus the new words: folded new sum */
-	check = udp_csum_wire(csum_fold(sum));
+		new_sum += (__u32)bpf_htons(plan->channel) + bpf_htons(plan->data_len);
+	sum = (__u16)~in->check_raw;
+	sum += raw_fold(old_sum);	   /* minus the old words: ~(folded old sum) */
+	sum += (__u16)~raw_fold(new_sum); /* plus the new words: the folded new sum */
+	check = raw_fold(sum);
+	if (check == 0)
+		check = 0xFFFF; /* RFC 768; never 0 over IPv6 (RFC 8200 §8.1) */
 
 	/* Last decision taken: from here on the frame is ours to change. Grow or shrink the front so
 	 * that the data stays where it is and the new headers end right before it. */
@@ -434,8 +550,10 @@ static __noinline int relay(struct xdp_md *ctx, const struct xt_config *cfg, str
 	eth = data;
 	if ((void *)(eth + 1) > data_end)
 		return drop(ctx, XT_STAT_DROP_INTERNAL);
-	mac_copy(eth->dst, dmac);
-	mac_copy(eth->src, smac);
+	raw32_store(eth->dst, raw32(sc->dmac));
+	raw16_store(eth->dst + 4, raw16(sc->dmac + 4));
+	raw32_store(eth->src, raw32(sc->smac));
+	raw16_store(eth->src + 4, raw16(sc->smac + 4));
 
 	if (out_v6) {
 		struct pkt_ipv6 *ip6 = (void *)(eth + 1);
@@ -448,12 +566,14 @@ static __noinline int relay(struct xdp_md *ctx, const struct xt_config *cfg, str
 		put_be16(ip6->payload_len, (__u16)out_udp_len);
 		ip6->nexthdr = PKT_IPPROTO_UDP;
 		ip6->hop_limit = ttl;
-		ip6_copy(ip6->saddr, plan->src.ip);
-		ip6_copy(ip6->daddr, plan->dst.ip);
-		raw16_copy(udp->source, plan->src.port);
-		raw16_copy(udp->dest, plan->dst.port);
+		raw64_store(ip6->saddr, raw64(plan->src.ip));
+		raw64_store(ip6->saddr + 8, raw64(plan->src.ip + 8));
+		raw64_store(ip6->daddr, raw64(plan->dst.ip));
+		raw64_store(ip6->daddr + 8, raw64(plan->dst.ip + 8));
+		raw16_store(udp->source, raw16(plan->src.port));
+		raw16_store(udp->dest, raw16(plan->dst.port));
 		put_be16(udp->len, (__u16)out_udp_len);
-		put_be16(udp->check, check);
+		raw16_store(udp->check, check);
 		if (plan->add_hdr) {
 			__u8 *ch = (void *)(udp + 1);
 
@@ -465,7 +585,7 @@ static __noinline int relay(struct xdp_md *ctx, const struct xt_config *cfg, str
 	} else {
 		struct pkt_ipv4 *ip4 = (void *)(eth + 1);
 		struct pkt_udp *udp = (void *)(ip4 + 1);
-		__u32 ipsum;
+		__u64 ipsum;
 
 		if ((void *)(udp + 1) > data_end)
 			return drop(ctx, XT_STAT_DROP_INTERNAL);
@@ -477,17 +597,17 @@ static __noinline int relay(struct xdp_md *ctx, const struct xt_config *cfg, str
 		put_be16(ip4->frag_off, df ? PKT_IPV4_DF : 0);
 		ip4->ttl = ttl;
 		ip4->protocol = PKT_IPPROTO_UDP;
-		ip4_copy(ip4->saddr, plan->src.ip);
-		ip4_copy(ip4->daddr, plan->dst.ip);
+		raw32_store(ip4->saddr, raw32(plan->src.ip));
+		raw32_store(ip4->daddr, raw32(plan->dst.ip));
+		raw16_store(ip4->check, 0);
 		/* Every field of this header is new: its checksum is computed, not updated. */
-		ipsum = (0x45u << 8 | tos) + out_l3_len + ip_id + (df ? PKT_IPV4_DF : 0) +
-			((__u32)ttl << 8 | PKT_IPPROTO_UDP);
-		ipsum = addr_sum(addr_sum(ipsum, &plan->src), &plan->dst);
-		put_be16(ip4->check, csum_fold(ipsum));
-		raw16_copy(udp->source, plan->src.port);
-		raw16_copy(udp->dest, plan->dst.port);
+		ipsum = (__u64)raw32(ip4) + raw32((__u8 *)ip4 + 4) + raw32((__u8 *)ip4 + 8) +
+			raw32((__u8 *)ip4 + 12) + raw32((__u8 *)ip4 + 16);
+		raw16_store(ip4->check, raw_fold(ipsum));
+		raw16_store(udp->source, raw16(plan->src.port));
+		raw16_store(udp->dest, raw16(plan->dst.port));
 		put_be16(udp->len, (__u16)out_udp_len);
-		put_be16(udp->check, check);
+		raw16_store(udp->check, check);
 		if (plan->add_hdr) {
 			__u8 *ch = (void *)(udp + 1);
 
@@ -508,7 +628,7 @@ static __noinline int relay(struct xdp_md *ctx, const struct xt_config *cfg, str
 	}
 
 	count(plan->stat, plan->data_len);
-	if (fallback)
+	if (hop == HOP_FALLBACK)
 		count(XT_STAT_FIB_FALLBACK, plan->data_len);
 	if (redirect) {
 		count(XT_STAT_TX_REDIRECT, plan->data_len);
@@ -542,15 +662,16 @@ static __always_inline int client_to_peer(struct xdp_md *ctx, const struct xt_co
 	if (plen - CHANNEL_HDR_LEN - len > 3)
 		return to_user(ctx, XT_STAT_USER_PADDING);
 
-	sc->key.client.client = in->src;
-	sc->key.client.listen = in->dst;
-	raw16_copy(sc->key.client.channel, payload);
+	addr_copy(&sc->key.client.client, &in->src);
+	addr_copy(&sc->key.client.listen, &in->dst);
+	raw16_store(sc->key.client.channel, raw16(payload));
+	raw16_store(sc->key.client.pad, 0);
 	v = bpf_map_lookup_elem(&chan_by_client, &sc->key.client);
 	if (!v)
 		return to_user(ctx, XT_STAT_USER_NO_CHANNEL);
 
-	plan->src = v->relay;
-	plan->dst = v->peer;
+	addr_copy(&plan->src, &v->relay);
+	addr_copy(&plan->dst, &v->peer);
 	plan->data_len = len;
 	plan->channel = 0;
 	plan->strip_hdr = 1;
@@ -565,13 +686,13 @@ static __always_inline int client_to_peer(struct xdp_md *ctx, const struct xt_co
 
 	/* Hairpin: the peer is another allocation of ours. Deliver to that allocation's client in
 	 * this same pass (once: the result goes to a client, never back into the relay). */
-	sc->key.peer.peer = plan->src;
-	sc->key.peer.relay = plan->dst;
+	addr_copy(&sc->key.peer.peer, &plan->src);
+	addr_copy(&sc->key.peer.relay, &plan->dst);
 	pv = bpf_map_lookup_elem(&chan_by_peer, &sc->key.peer);
 	if (!pv || ours(cfg, &pv->client))
 		return to_user(ctx, XT_STAT_USER_HAIRPIN);
-	plan->src = pv->listen;
-	plan->dst = pv->client;
+	addr_copy(&plan->src, &pv->listen);
+	addr_copy(&plan->dst, &pv->client);
 	plan->channel = get_be16(pv->channel);
 	plan->add_hdr = 1;
 	plan->hops = 2;
@@ -588,14 +709,14 @@ static __always_inline int peer_to_client(struct xdp_md *ctx, const struct xt_co
 	struct relay_plan *plan = &sc->plan;
 	struct xt_chan_peer_val *v;
 
-	sc->key.peer.peer = in->src;
-	sc->key.peer.relay = in->dst;
+	addr_copy(&sc->key.peer.peer, &in->src);
+	addr_copy(&sc->key.peer.relay, &in->dst);
 	v = bpf_map_lookup_elem(&chan_by_peer, &sc->key.peer);
 	if (!v)
 		return to_user(ctx, XT_STAT_USER_NO_CHANNEL);
 
-	plan->src = v->listen;
-	plan->dst = v->client;
+	addr_copy(&plan->src, &v->listen);
+	addr_copy(&plan->dst, &v->client);
 	plan->data_len = in->udp_len - sizeof(struct pkt_udp);
 	plan->channel = get_be16(v->channel);
 	plan->strip_hdr = 0;
@@ -625,8 +746,8 @@ static __noinline int fast(struct xdp_md *ctx, const struct xt_config *cfg, __u3
 	if (!sc)
 		return XDP_ABORTED;
 	in = &sc->in;
-	xt_addr_zero(&in->src);
-	xt_addr_zero(&in->dst);
+	addr_clear(&in->src);
+	addr_clear(&in->dst);
 	in->family = (__u8)family;
 	in->src.family = (__u8)family;
 	in->dst.family = (__u8)family;
@@ -642,8 +763,10 @@ static __noinline int fast(struct xdp_md *ctx, const struct xt_config *cfg, __u3
 		if (payload_len < sizeof(*udp) || (void *)udp + payload_len > data_end ||
 		    in->udp_len != payload_len)
 			return to_user(ctx, XT_STAT_USER_BAD_LENGTH);
-		ip6_copy(in->src.ip, ip6->saddr);
-		ip6_copy(in->dst.ip, ip6->daddr);
+		raw64_store(in->src.ip, raw64(ip6->saddr));
+		raw64_store(in->src.ip + 8, raw64(ip6->saddr + 8));
+		raw64_store(in->dst.ip, raw64(ip6->daddr));
+		raw64_store(in->dst.ip + 8, raw64(ip6->daddr + 8));
 	} else {
 		struct pkt_ipv4 *ip = data + sizeof(struct pkt_eth);
 		__u16 tot_len;
@@ -657,20 +780,21 @@ static __noinline int fast(struct xdp_md *ctx, const struct xt_config *cfg, __u3
 		    in->udp_len != tot_len - sizeof(*ip))
 			return to_user(ctx, XT_STAT_USER_BAD_LENGTH);
 		/* The header is rebuilt from its fields: make sure they are the ones that were sent. */
-		if (csum_fold(csum_add_bytes(0, (const __u8 *)ip, sizeof(*ip))) != 0)
+		if (raw_fold((__u64)raw32(ip) + raw32((__u8 *)ip + 4) + raw32((__u8 *)ip + 8) +
+			     raw32(ip->saddr) + raw32(ip->daddr)) != 0)
 			return drop(ctx, XT_STAT_DROP_IP_CSUM);
-		ip4_copy(in->src.ip, ip->saddr);
-		ip4_copy(in->dst.ip, ip->daddr);
+		raw32_store(in->src.ip, raw32(ip->saddr));
+		raw32_store(in->dst.ip, raw32(ip->daddr));
 	}
-	in->check = get_be16(udp->check);
+	in->check_raw = raw16(udp->check);
 	/* IPv4: RFC 768 "no checksum", nothing to update. IPv6: invalid (RFC 8200 §8.1), user
 	 * space drops it. */
-	if (in->check == 0)
+	if (in->check_raw == 0)
 		return to_user(ctx, XT_STAT_USER_ZERO_CSUM);
 	if (!(get_be16(cfg->flags) & XT_CFG_FASTPATH))
 		return to_user(ctx, XT_STAT_USER_DISABLED);
-	raw16_copy(in->src.port, udp->source);
-	raw16_copy(in->dst.port, udp->dest);
+	raw16_store(in->src.port, raw16(udp->source));
+	raw16_store(in->dst.port, raw16(udp->dest));
 	if (class == PORT_LISTEN)
 		return client_to_peer(ctx, cfg, sc, (const __u8 *)(udp + 1), data_end);
 	return peer_to_client(ctx, cfg, sc);

@@ -19,8 +19,11 @@ static const __u8 mac_gw0[6] = { 0x02, 0, 0, 0, 0xfe, 0x00 };
 static const __u8 mac_gw1[6] = { 0x02, 0, 0, 0, 0xfe, 0x05 };
 static const __u8 mac_gw6[6] = { 0x02, 0, 0, 0, 0xfe, 0x06 };
 
+static const __u8 mac_gw0_new[6] = { 0x02, 0, 0, 0, 0xfe, 0xaa };
+
 static int xtd0, xtd1;
 static struct fastpath_binding f_v4, f_v6, f_other_if, f_small_mtu, f_unreachable, f_no_neigh;
+static struct fastpath_binding f_by_source; /* same peer as f_v4, other relay address */
 
 static const char *const setup[] = {
 	"ip link add xtd0 type veth peer name xtd0p",
@@ -42,14 +45,18 @@ static const char *const setup[] = {
 	"ip route add unreachable 198.18.6.0/24",
 	"ip route add 198.18.7.0/24 via 198.18.0.253 dev xtd0",
 	"ip -6 route add fd98:18::2:0/112 via fd98:18::fe dev xtd0",
+	/* Source routing: traffic from 198.18.0.9 leaves through xtd1. */
+	"ip rule add from 198.18.0.9 lookup 100",
+	"ip route add 198.18.2.0/24 via 198.18.5.254 dev xtd1 table 100",
 	"sysctl -qw net.ipv4.conf.xtd0.forwarding=1 net.ipv4.conf.xtd1.forwarding=1",
 	"sysctl -qw net.ipv6.conf.xtd0.forwarding=1",
 };
 
 static int suite_init(void)
 {
-	const struct fastpath_binding *all[] = { &f_v4, &f_v6, &f_other_if, &f_small_mtu,
-						 &f_unreachable, &f_no_neigh };
+	const struct fastpath_binding *all[] = { &f_v4,		 &f_v6,	      &f_other_if,
+						 &f_small_mtu,	 &f_unreachable, &f_no_neigh,
+						 &f_by_source };
 
 	for (size_t i = 0; i < sizeof(setup) / sizeof(setup[0]); i++)
 		if (system(setup[i]) != 0) {
@@ -73,6 +80,8 @@ static int suite_init(void)
 				  "198.18.0.1:49174", 0x4105, 105);
 	f_no_neigh = t_binding("198.18.1.2:41004", "198.18.0.1:3478", "198.18.7.3:51000",
 			       "198.18.0.1:49175", 0x4106, 106);
+	f_by_source = t_binding("198.18.1.2:41005", "198.18.0.1:3478", "198.18.2.3:51000",
+				"198.18.0.9:49176", 0x4107, 107);
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (fastpath__install(t_relay, all[i]) ||
 		    xdp_relay__mark_port(t_relay, xt_addr_port(&all[i]->relay), true))
@@ -165,6 +174,55 @@ static void test_fib_route_mtu(void)
 
 	c2p(&f_small_mtu, 100, XDP_PASS, NULL, NULL, big, 2); /* 128 > 100 */
 	c2p(&f_small_mtu, 72, XDP_TX, mac_xtd0, mac_gw0, fits, 1);
+	/* The cached answer was for 100 bytes: a bigger packet asks the FIB again. */
+	c2p(&f_small_mtu, 100, XDP_PASS, NULL, NULL, big, 2);
+	c2p(&f_small_mtu, 72, XDP_TX, mac_xtd0, mac_gw0, fits, 1);
+}
+
+/* Answers are cached per CPU for fib_cache_ms, per source as well as destination, and forgotten
+ * on xdp_relay__flush_fib_cache(). */
+static void test_fib_cache(void)
+{
+	const struct tdelta d[] = { { XT_STAT_RELAY_C2P_V4, 1, 40 } };
+
+	c2p(&f_v4, 40, XDP_TX, mac_xtd0, mac_gw0, d, 1);
+	CU_ASSERT_EQUAL_FATAL(system("ip neigh replace 198.18.0.254 lladdr 02:00:00:00:fe:aa "
+				     "dev xtd0 nud permanent"),
+			      0);
+	/* Within the cache lifetime (1 s by default) the old next hop is still used... */
+	c2p(&f_v4, 40, XDP_TX, mac_xtd0, mac_gw0, d, 1);
+	/* ...until user space says the neighbour changed. */
+	CU_ASSERT_EQUAL(xdp_relay__flush_fib_cache(t_relay), 0);
+	c2p(&f_v4, 40, XDP_TX, mac_xtd0, mac_gw0_new, d, 1);
+
+	/* With the cache off every packet asks the FIB. */
+	{
+		struct xt_config cfg;
+
+		CU_ASSERT_EQUAL(xdp_relay__get_config(t_relay, &cfg), 0);
+		put_be16(cfg.fib_cache_ms, 0);
+		CU_ASSERT_EQUAL(xdp_relay__set_config(t_relay, &cfg), 0);
+	}
+	CU_ASSERT_EQUAL_FATAL(system("ip neigh replace 198.18.0.254 lladdr 02:00:00:00:fe:00 "
+				     "dev xtd0 nud permanent"),
+			      0);
+	c2p(&f_v4, 40, XDP_TX, mac_xtd0, mac_gw0, d, 1);
+	t_config(T_FLAGS, 1500);
+}
+
+static void test_fib_source_routing(void)
+{
+	const struct tdelta to_xtd0[] = { { XT_STAT_RELAY_C2P_V4, 1, 40 } };
+	const struct tdelta to_xtd1[] = { { XT_STAT_RELAY_C2P_V4, 1, 40 },
+					  { XT_STAT_TX_REDIRECT, 1, 40 } };
+
+	CU_ASSERT_EQUAL(xdp_relay__add_tx_port(t_relay, xtd1), 0);
+	/* Same peer, different relayed addresses: the cache must not mix them up. */
+	for (int i = 0; i < 2; i++) {
+		c2p(&f_v4, 40, XDP_TX, mac_xtd0, mac_gw0, to_xtd0, 1);
+		c2p(&f_by_source, 40, XDP_REDIRECT, mac_xtd1, mac_gw1, to_xtd1, 2);
+	}
+	CU_ASSERT_EQUAL(xdp_relay__remove_tx_port(t_relay, xtd1), 0);
 }
 
 static void test_fib_unreachable(void)
@@ -198,6 +256,8 @@ static CU_TestInfo tests[] = {
 	T(test_fib_macs_v6),
 	T(test_fib_other_interface),
 	T(test_fib_route_mtu),
+	T(test_fib_cache),
+	T(test_fib_source_routing),
 	T(test_fib_unreachable),
 	T(test_fib_no_neighbour_falls_back),
 	T(test_fib_skipped_by_flag),
