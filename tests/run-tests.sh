@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test layer that exists and prints one overall "N passed, M failed" line last.
-#   tests/run-tests.sh BUILD_DIR [LAYER...]      layers: unit bpf replay integration
+#   tests/run-tests.sh BUILD_DIR [LAYER...]      layers: unit bpf replay integration fuzz
 # Each layer prints its own "<layer>: N passed, M failed"; a layer that cannot run here (not root)
 # says so visibly and counts nothing. Exit status is non-zero when anything failed.
 set -uo pipefail
@@ -8,7 +8,7 @@ set -uo pipefail
 build=${1:?usage: run-tests.sh BUILD_DIR [LAYER...]}
 shift
 layers=("$@")
-((${#layers[@]})) || layers=(unit bpf replay integration)
+((${#layers[@]})) || layers=(unit bpf replay integration fuzz)
 here=$(cd "$(dirname "$0")" && pwd)
 total_passed=0
 total_failed=0
@@ -78,6 +78,15 @@ for layer in "${layers[@]}"; do
 			for t in "${scripts[@]}"; do
 				run_layer "integration/$(basename "$t" .sh)" "$t" "$build"
 			done
+		fi
+		;;
+	fuzz)
+		# libFuzzer targets (always sanitized, built by clang in build/fuzz): the regression
+		# inputs, then a short slice of fuzzing each (XT_FUZZ_SECONDS, default 20 s per target)
+		if compgen -G "$here/../build/fuzz/fuzz_*" >/dev/null; then
+			run_layer fuzz "$here/fuzz/run.sh" "$here/../build/fuzz" "${XT_FUZZ_SECONDS:-20}"
+		else
+			echo "==== fuzz: no targets built (make fuzz-build)"
 		fi
 		;;
 	*)
