@@ -33,7 +33,7 @@
 #
 # Output: a table, `BENCH <name> <value> <unit>` lines, build/bench/results.json and
 # build/bench/relay.png. Environment knobs (defaults): BENCH_SECONDS (3) per run, BENCH_ROUNDS (2),
-# BENCH_RATE (40000 round trips/s), BENCH_BURST (16 packets per paced burst), BENCH_FLOWS (16),
+# BENCH_RATE (25000 round trips/s), BENCH_BURST (16 packets per paced burst), BENCH_FLOWS (16),
 # BENCH_WINDOW (512), BENCH_SIZES ("100 1000"), BENCH_SCENARIOS ("fastpath afxdp coturn
 # reflector"), BENCH_GEN_MODE (xdp | udp).
 set -uo pipefail
@@ -44,7 +44,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 SECONDS_PER_RUN=${BENCH_SECONDS:-3}
 ROUNDS=${BENCH_ROUNDS:-2}
-RATE=${BENCH_RATE:-40000}
+RATE=${BENCH_RATE:-25000}
 FLOWS=${BENCH_FLOWS:-16}
 BURST=${BENCH_BURST:-16}
 WINDOW=${BENCH_WINDOW:-512}
@@ -143,12 +143,12 @@ topo_up() {
 	in_ns "$NS_RELAY" ethtool -K "$DEV_R" tx off gro on >/dev/null
 	sysfs_write "$NS_GEN" "$DEV_G" 1 threaded
 	sysfs_write "$NS_RELAY" "$DEV_R" 1 threaded
-	if [[ $GEN_MODE == udp ]]; then
-		# veth flushes XDP_TX frames to a peer only when that peer runs XDP: a pass-through
-		# program (the steering program with nothing to steer) on the generator's end
-		in_ns "$NS_GEN" ip link set dev "$DEV_G" xdpdrv \
-			obj "$build/tools/xturn-load/steer.bpf.o" sec xdp || return 1
-	fi
+	# veth hands XDP_TX frames to its peer end only while that end runs XDP (it queues them
+	# without waking the peer's NAPI otherwise, and once the ring is full the pair is stuck):
+	# a pass-through program (the steering program with nothing to steer) stays on the
+	# generator's end for the whole run; xturn-load --xdp-replace swaps its own in per run.
+	in_ns "$NS_GEN" ip link set dev "$DEV_G" xdpdrv \
+		obj "$build/tools/xturn-load/steer.bpf.o" sec xdp || return 1
 	# bounded: one ping with a 1 s limit
 	in_ns "$NS_GEN" ping -c 1 -W 1 "$RELAY_IP" >/dev/null
 }
@@ -188,6 +188,15 @@ cpu_snapshot() {
 	k=$(ps -eo pid=,comm= | awk '$2 == "ksoftirqd/1" { print "/proc/" $1 }')
 	busy=$(awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu1" { printf "%.0f", ($2 + $3 + $4 + $7 + $8 + $9) * (1000000000 / hz) }' /proc/stat)
 	echo "$(run_ns "${tasks[@]}") $(run_ns "${napi[@]}") $(run_ns $k) $busy"
+}
+
+# Where packets were dropped on the wire between the two: "rx_drop tx_drop xdp_tx_errors" of one
+# veth end (/proc/net/dev of the namespace, ethtool's per-queue XDP counters).
+dev_drops() {
+	local ns=$1 dev=$2 d x
+	d=$(in_ns "$ns" awk -v dev="$dev:" '$1 == dev { print $5, $13 }' /proc/net/dev)
+	x=$(in_ns "$ns" ethtool -S "$dev" 2>/dev/null | awk '/xdp_tx_errors/ { s += $2 } END { print s + 0 }')
+	echo "${d:-0 0} $x"
 }
 
 metrics_relayed() {
@@ -306,9 +315,9 @@ relay_start() {
 
 # One measurement: scenario, size, phase (fixed | sat), round. Appends one JSON line to $samples.
 measure() {
-	local s=$1 len=$2 phase=$3 round=$4 args before after m0 m1 json rc
+	local s=$1 len=$2 phase=$3 round=$4 args before after m0 m1 d0 d1 json rc
 	args=(--bind "$CLIENT_IP" -n "$FLOWS" --size "$len" -d "$SECONDS_PER_RUN" --json -q
-		--mode "$GEN_MODE" --drain-ms 300 --batch "$BURST")
+		--mode "$GEN_MODE" --xdp-replace --drain-ms 300 --batch "$BURST")
 	if [[ $phase == fixed && $s == reflector ]]; then
 		# the same packet rate through the relay core: a relay carries each round trip twice
 		args+=(--rate $((2 * RATE)))
@@ -325,6 +334,7 @@ measure() {
 	fi
 	pin_napi
 	m0=$(metrics_relayed)
+	d0="$(dev_drops "$NS_RELAY" "$DEV_R") $(dev_drops "$NS_GEN" "$DEV_G")"
 	# The CPU window covers the whole loader run (set-up and drain included: a few dozen
 	# control packets against hundreds of thousands relayed).
 	before=$(cpu_snapshot)
@@ -333,6 +343,7 @@ measure() {
 	rc=$?
 	after=$(cpu_snapshot)
 	m1=$(metrics_relayed)
+	d1="$(dev_drops "$NS_RELAY" "$DEV_R") $(dev_drops "$NS_GEN" "$DEV_G")"
 	if ((${#relay_pids[@]})) && ! kill -0 "${relay_pids[0]}" 2>/dev/null; then
 		echo "bench_relay: $s exited during the $len-byte $phase run; its log:" >&2
 		tail -n 5 "$tmp/relay-$s.log" >&2
@@ -343,9 +354,9 @@ measure() {
 		failures=$((failures + 1))
 		return 1
 	fi
-	printf '{"scenario":"%s","size":%s,"phase":"%s","round":%s,"cpu_before":[%s],"cpu_after":[%s],"metrics_before":[%s],"metrics_after":[%s],"load":%s}\n' \
+	printf '{"scenario":"%s","size":%s,"phase":"%s","round":%s,"cpu_before":[%s],"cpu_after":[%s],"metrics_before":[%s],"metrics_after":[%s],"drops_before":[%s],"drops_after":[%s],"load":%s}\n' \
 		"$s" "$len" "$phase" "$round" "${before// /,}" "${after// /,}" \
-		"${m0// /,}" "${m1// /,}" "$json" >>"$samples"
+		"${m0// /,}" "${m1// /,}" "${d0// /,}" "${d1// /,}" "$json" >>"$samples"
 	# settle: late packets of this run must not count in the next
 	sleep 0.2
 }

@@ -45,6 +45,14 @@ def figures(sample):
         "bad": load["bad"],
         "gen_mode": load["mode"],
     }
+    db, da = sample.get("drops_before"), sample.get("drops_after")
+    if db and da and len(db) == 6 and len(da) == 6:
+        dd = [a - b for a, b in zip(da, db)]
+        # relay end: rx_drop, tx_drop, xdp_tx_errors; generator end: the same
+        f["drops_relay_dev"] = dd[0] + dd[1] + dd[2]
+        f["drops_gen_dev"] = dd[3] + dd[4] + dd[5]
+    xsk = load.get("xsk", {})
+    f["drops_gen_xsk"] = xsk.get("rx_dropped", 0) + xsk.get("rx_ring_full", 0)
     mb, ma = sample.get("metrics_before"), sample.get("metrics_after")
     if mb and ma and len(mb) == 2 and len(ma) == 2:
         f["xturnd_relayed_ebpf"] = ma[0] - mb[0]

@@ -165,10 +165,12 @@ static int xdp_setup(struct ctx *c)
 	if (o->local_echo)
 		for (unsigned int i = 0; i < o->n_peers; i++)
 			ep[n_ep++] = o->peers[i];
-	c->x = xdpio__open(dev, ep, n_ep);
+	c->x = xdpio__open(dev, ep, n_ep, o->xdp_replace);
 	if (!c->x) {
 		err = -errno;
-		fprintf(stderr, "xturn-load: AF_XDP on %s: %s\n", dev, strerror(errno));
+		fprintf(stderr, "xturn-load: AF_XDP on %s: %s%s\n", dev, strerror(errno),
+			errno == EBUSY ? " (an XDP program is attached there: see --xdp-replace)"
+				       : "");
 		return err;
 	}
 	c->port = xdpio__port(c->x);
@@ -438,7 +440,7 @@ int data__run_client(const struct load_opts *o, struct flow *flows, unsigned int
 		     struct load_result *r)
 {
 	struct ctx c = { .o = o, .flows = flows, .n = n, .r = r, .ep = -1 };
-	uint64_t start, end, now, last_progress, written_off = 0, last_rx = 0;
+	uint64_t start, end, now, last_progress, written_off = 0, last_rx = 0, burst;
 	int err = -EOPNOTSUPP;
 
 	if (o->mode != MODE_UDP) {
@@ -458,6 +460,10 @@ int data__run_client(const struct load_opts *o, struct flow *flows, unsigned int
 			goto out;
 	}
 
+	/* bursts of --batch, but at least one a millisecond: low rates send single packets */
+	burst = o->rate / 1000 < o->batch ? o->rate / 1000 : o->batch;
+	if (!burst)
+		burst = 1;
 	start = last_progress = now_ns();
 	end = start + (uint64_t)(o->duration * 1e9);
 	/* bounded: ends at `end` at the latest, or at --count */
@@ -471,7 +477,7 @@ int data__run_client(const struct load_opts *o, struct flow *flows, unsigned int
 			/* paced in bursts of --batch: a burst leaves when its last packet is due, so
 			 * the receiver sees batches at any rate, as behind interrupt coalescing */
 			uint64_t due = (uint64_t)((double)(now - start) * (double)o->rate / 1e9) + 1;
-			uint64_t want = o->batch;
+			uint64_t want = burst;
 
 			if (o->count && o->count - r->sent < want)
 				want = o->count - r->sent;
@@ -502,7 +508,7 @@ int data__run_client(const struct load_opts *o, struct flow *flows, unsigned int
 			uint64_t wait = 100000;
 
 			if (o->rate) {
-				uint64_t next = start + (uint64_t)((double)(r->sent + o->batch - 1) *
+				uint64_t next = start + (uint64_t)((double)(r->sent + burst - 1) *
 								   1e9 / (double)o->rate);
 
 				wait = next > now ? next - now : 0;
@@ -520,6 +526,14 @@ int data__run_client(const struct load_opts *o, struct flow *flows, unsigned int
 	while (!load_stop && r->received < r->sent && (now = now_ns()) < end)
 		do_poll(&c, end - now < 1000000 ? end - now : 1000000);
 	err = 0;
+	if (c.x) {
+		struct xsk_port_stats st;
+
+		xsk_port__stats(c.port, &st);
+		r->xsk_rx_dropped = st.rx_dropped;
+		r->xsk_rx_ring_full = st.rx_ring_full;
+		r->xsk_fill_empty = st.rx_fill_ring_empty;
+	}
 out:
 	if (c.tmpl) {
 		for (unsigned int i = 0; i < n; i++)

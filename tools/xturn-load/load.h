@@ -76,6 +76,7 @@ struct load_opts {
 	unsigned int batch;
 	unsigned int drain_ms;		/* wait for stragglers after the last send */
 	const char *dev;		/* interface for --mode xdp; default: the route's */
+	bool xdp_replace;		/* swap out an XDP program found on dev for the run */
 	bool json;
 	bool quiet;
 };
@@ -109,6 +110,8 @@ struct load_result {
 	uint64_t sent, received, reordered, bad, echoed;
 	uint64_t tx_again; /* sends the kernel refused for lack of room (not counted as sent) */
 	double seconds;	   /* first send to last send */
+	/* AF_XDP socket counters (XDP_STATISTICS): frames the generator itself lost */
+	uint64_t xsk_rx_dropped, xsk_rx_ring_full, xsk_fill_empty;
 	struct hist rtt;   /* ns */
 };
 
@@ -122,8 +125,10 @@ int data__run_peer(const struct load_opts *o, struct load_result *r);
 struct xdpio;
 
 /* Attaches the steering program to dev, opens an AF_XDP socket on queue 0 and steers the given
- * local endpoints to it. NULL + errno (EOPNOTSUPP when AF_XDP cannot be used here). */
-struct xdpio *xdpio__open(const char *dev, const struct xt_addr *ep, unsigned int n_ep);
+ * local endpoints to it. An XDP program already on dev is an error (EBUSY) unless replace: then it
+ * is swapped out for the run and back at close. NULL + errno. */
+struct xdpio *xdpio__open(const char *dev, const struct xt_addr *ep, unsigned int n_ep,
+			  bool replace);
 void xdpio__close(struct xdpio *x);
 
 /* The interface that routes to dst (name into dev[IFNAMSIZ]) and the next hop's MAC, from the

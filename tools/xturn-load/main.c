@@ -150,8 +150,15 @@ static void usage(FILE *f)
 		"  -m, --mode MODE          xdp (AF_XDP socket), udp (sendmmsg/recvmmsg) or auto\n"
 		"                           (default: xdp when possible)\n"
 		"      --dev IF             check that the server is reached through IF (xdp mode)\n"
+		"      --xdp-replace        xdp mode: if IF already runs an XDP program, swap it out\n"
+		"                           for the run and put it back at exit (default: refuse).\n"
+		"                           On veth, XDP_TX frames reach the peer end only while that\n"
+		"                           end runs an XDP program: keep a pass-through one there\n"
+		"                           (build/tools/xturn-load/steer.bpf.o steers nothing by\n"
+		"                           itself) and use this, also for --mode udp behind XDP_TX\n"
 		"      --batch N            packets per send burst, 1..%d (default 32); with --rate,\n"
-		"                           each burst leaves when its last packet is due\n"
+		"                           bursts of min(N, rate/1000) leave when their last packet\n"
+		"                           is due\n"
 		"peer side:\n"
 		"      --role echo|sink     echo each datagram to its sender, or count and time them\n"
 		"      --listen ADDR:PORT\n"
@@ -204,6 +211,7 @@ static void print_summary(const struct load_opts *o, unsigned int flows,
 		       "\"window\":%u,\"seconds\":%.3f,\"sent\":%llu,\"received\":%llu,"
 		       "\"lost\":%llu,\"loss_pct\":%.4f,\"reordered\":%llu,\"bad\":%llu,"
 		       "\"echoed\":%llu,\"tx_again\":%llu,\"sent_pps\":%.0f,\"received_pps\":%.0f,"
+		       "\"xsk\":{\"rx_dropped\":%llu,\"rx_ring_full\":%llu,\"fill_empty\":%llu},"
 		       "\"%s\":{\"count\":%llu,\"min\":%.1f,\"mean\":%.1f,\"p50\":%.1f,\"p99\":%.1f,"
 		       "\"p999\":%.1f,\"max\":%.1f}}\n",
 		       role, r->mode, flows, o->size, (unsigned long long)o->rate, o->window,
@@ -211,7 +219,9 @@ static void print_summary(const struct load_opts *o, unsigned int flows,
 		       (unsigned long long)lost, loss, (unsigned long long)r->reordered,
 		       (unsigned long long)r->bad, (unsigned long long)r->echoed,
 		       (unsigned long long)r->tx_again, (double)r->sent / secs,
-		       (double)r->received / secs, lat, (unsigned long long)h->count,
+		       (double)r->received / secs, (unsigned long long)r->xsk_rx_dropped,
+		       (unsigned long long)r->xsk_rx_ring_full, (unsigned long long)r->xsk_fill_empty,
+		       lat, (unsigned long long)h->count,
 		       us(h->min), h->count ? h->sum / (double)h->count / 1000.0 : 0,
 		       us(hist__quantile(h, 0.5)), us(hist__quantile(h, 0.99)),
 		       us(hist__quantile(h, 0.999)), us(h->max));
@@ -234,6 +244,11 @@ static void print_summary(const struct load_opts *o, unsigned int flows,
 		printf("  echoed for the peers %llu\n", (unsigned long long)r->echoed);
 	if (r->tx_again)
 		printf("  sends refused for lack of room: %llu\n", (unsigned long long)r->tx_again);
+	if (r->xsk_rx_dropped || r->xsk_rx_ring_full || r->xsk_fill_empty)
+		printf("  lost in this generator's AF_XDP socket: dropped %llu, RX ring full %llu, "
+		       "fill ring empty %llu\n",
+		       (unsigned long long)r->xsk_rx_dropped, (unsigned long long)r->xsk_rx_ring_full,
+		       (unsigned long long)r->xsk_fill_empty);
 	if (h->count)
 		printf("  %s: min %.1f  p50 %.1f  p99 %.1f  p999 %.1f  max %.1f\n",
 		       client ? "round trip us" : "one way us", us(h->min),
@@ -246,7 +261,7 @@ int main(int argc, char **argv)
 {
 	enum {
 		OPT_SECRET = 256, OPT_PEER, OPT_LOCAL_ECHO, OPT_RAW, OPT_DRAIN, OPT_DEV, OPT_BATCH,
-		OPT_ROLE, OPT_LISTEN, OPT_SHA256,
+		OPT_ROLE, OPT_LISTEN, OPT_SHA256, OPT_XDP_REPLACE,
 	};
 	static const struct option options[] = {
 		{ "server", required_argument, NULL, 's' },
@@ -267,6 +282,7 @@ int main(int argc, char **argv)
 		{ "drain-ms", required_argument, NULL, OPT_DRAIN },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "dev", required_argument, NULL, OPT_DEV },
+		{ "xdp-replace", no_argument, NULL, OPT_XDP_REPLACE },
 		{ "batch", required_argument, NULL, OPT_BATCH },
 		{ "role", required_argument, NULL, OPT_ROLE },
 		{ "listen", required_argument, NULL, OPT_LISTEN },
@@ -364,6 +380,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_DEV:
 			o.dev = optarg;
+			break;
+		case OPT_XDP_REPLACE:
+			o.xdp_replace = true;
 			break;
 		case OPT_BATCH:
 			ok = parse_u64(optarg, 1024, &v) && v;

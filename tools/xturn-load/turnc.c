@@ -152,6 +152,8 @@ static int transact(struct turnc *c, enum req_kind k, const char *name, uint8_t 
 
 	for (int round = 0; round <= TURNC_REAUTH; round++) {
 		int len, code = 0;
+		const uint8_t *reason = NULL;
+		size_t reason_len = 0;
 		bool answered = false;
 
 		if (getrandom(txid, sizeof(txid), 0) != (ssize_t)sizeof(txid))
@@ -190,7 +192,7 @@ static int transact(struct turnc *c, enum req_kind k, const char *name, uint8_t 
 					    name);
 			return 0;
 		}
-		if (stun_msg__error_code(m, &code, NULL, NULL) != 0)
+		if (stun_msg__error_code(m, &code, &reason, &reason_len) != 0)
 			return fail(c, -EBADMSG, "%s: error answer without ERROR-CODE", name);
 		if ((code == STUN_ERR_UNAUTHENTICATED && !c->have_challenge) ||
 		    code == STUN_ERR_STALE_NONCE) {
@@ -200,7 +202,8 @@ static int transact(struct turnc *c, enum req_kind k, const char *name, uint8_t 
 				return fail(c, err, "%s: unusable challenge in error %d", name, code);
 			continue;
 		}
-		return fail(c, -EPROTO, "%s: server answered error %d", name, code);
+		return fail(c, -EPROTO, "%s: server answered error %d (%.*s)", name, code,
+			    (int)(reason_len < 80 ? reason_len : 80), reason ? (const char *)reason : "");
 	}
 	return fail(c, -EPROTO, "%s: still challenged after %d rounds", name, TURNC_REAUTH);
 }

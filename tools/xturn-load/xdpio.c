@@ -27,7 +27,8 @@
 struct xdpio {
 	struct steer_bpf *skel;
 	int ifindex;
-	__u32 attach_flags;
+	__u32 mode; /* XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE, as attached */
+	int old_prog_fd; /* --xdp-replace: the program to put back, else -1 */
 	struct xsk_port port;
 	bool port_open;
 };
@@ -232,7 +233,62 @@ out:
 
 /* ---- steering program and socket ---- */
 
-struct xdpio *xdpio__open(const char *dev, const struct xt_addr *ep, unsigned int n_ep)
+/* Attaches prog_fd: over nothing (native, else generic), or in place of the program already there
+ * when replace is set (atomically, in that program's mode; it is remembered and put back by
+ * detach()). Never over someone else's program otherwise. */
+static int attach(struct xdpio *x, int prog_fd, bool replace)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	LIBBPF_OPTS(bpf_xdp_attach_opts, ao);
+	int err;
+
+	err = bpf_xdp_query(x->ifindex, 0, &q);
+	if (err)
+		return err;
+	if (q.prog_id) {
+		if (!replace || (q.attach_mode != XDP_ATTACHED_DRV &&
+				 q.attach_mode != XDP_ATTACHED_SKB))
+			return -EBUSY;
+		x->old_prog_fd = bpf_prog_get_fd_by_id(q.prog_id);
+		if (x->old_prog_fd < 0)
+			return -errno;
+		x->mode = q.attach_mode == XDP_ATTACHED_DRV ? XDP_FLAGS_DRV_MODE
+							      : XDP_FLAGS_SKB_MODE;
+		ao.old_prog_fd = x->old_prog_fd;
+		err = bpf_xdp_attach(x->ifindex, prog_fd, x->mode | XDP_FLAGS_REPLACE, &ao);
+		if (err) {
+			close(x->old_prog_fd);
+			x->old_prog_fd = -1;
+		}
+		return err;
+	}
+	x->mode = XDP_FLAGS_DRV_MODE;
+	err = bpf_xdp_attach(x->ifindex, prog_fd, x->mode | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+	if (err && err != -EBUSY && err != -EEXIST) {
+		x->mode = XDP_FLAGS_SKB_MODE;
+		err = bpf_xdp_attach(x->ifindex, prog_fd, x->mode | XDP_FLAGS_UPDATE_IF_NOEXIST,
+				     NULL);
+	}
+	return err;
+}
+
+static void detach(struct xdpio *x)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, ao, .old_prog_fd =
+					      bpf_program__fd(x->skel->progs.xturn_load_steer));
+
+	if (x->old_prog_fd >= 0) {
+		/* put the replaced program back, atomically: the interface is never without one */
+		bpf_xdp_attach(x->ifindex, x->old_prog_fd, x->mode | XDP_FLAGS_REPLACE, &ao);
+		close(x->old_prog_fd);
+		x->old_prog_fd = -1;
+	} else {
+		bpf_xdp_detach(x->ifindex, x->mode, &ao);
+	}
+}
+
+struct xdpio *xdpio__open(const char *dev, const struct xt_addr *ep, unsigned int n_ep,
+			  bool replace)
 {
 	struct xdpio *x = calloc(1, sizeof(*x));
 	__u32 one = 1;
@@ -240,6 +296,7 @@ struct xdpio *xdpio__open(const char *dev, const struct xt_addr *ep, unsigned in
 
 	if (!x)
 		return NULL;
+	x->old_prog_fd = -1;
 	x->ifindex = (int)if_nametoindex(dev);
 	if (!x->ifindex) {
 		err = -ENODEV;
@@ -256,16 +313,7 @@ struct xdpio *xdpio__open(const char *dev, const struct xt_addr *ep, unsigned in
 		if (err)
 			goto out_skel;
 	}
-	/* native first; a program already there is someone else's: fail rather than replace it */
-	x->attach_flags = XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST;
-	err = bpf_xdp_attach(x->ifindex, bpf_program__fd(x->skel->progs.xturn_load_steer),
-			     x->attach_flags, NULL);
-	if (err && err != -EBUSY && err != -EEXIST) {
-		x->attach_flags = XDP_FLAGS_SKB_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST;
-		err = bpf_xdp_attach(x->ifindex,
-				     bpf_program__fd(x->skel->progs.xturn_load_steer),
-				     x->attach_flags, NULL);
-	}
+	err = attach(x, bpf_program__fd(x->skel->progs.xturn_load_steer), replace);
 	if (err)
 		goto out_skel;
 	err = xsk_port__open(&x->port, dev, 0, XTURN_ZC_AUTO,
@@ -276,7 +324,7 @@ struct xdpio *xdpio__open(const char *dev, const struct xt_addr *ep, unsigned in
 	return x;
 
 out_detach:
-	bpf_xdp_detach(x->ifindex, x->attach_flags & ~XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+	detach(x);
 out_skel:
 	steer_bpf__destroy(x->skel);
 out_free:
@@ -291,7 +339,7 @@ void xdpio__close(struct xdpio *x)
 		return;
 	if (x->port_open)
 		xsk_port__close(&x->port);
-	bpf_xdp_detach(x->ifindex, x->attach_flags & ~XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+	detach(x);
 	steer_bpf__destroy(x->skel);
 	free(x);
 }
