@@ -4,7 +4,7 @@
 # For each libFuzzer target FUZZ_BUILD/fuzz_* (or the TARGETs named):
 #   1. replays every input kept under tests/fuzz/regressions/<target>/ (crashes found earlier,
 #      fixed since): one assertion per target that has any;
-#   2. fuzzes for SECONDS from the seeds (tests/fuzz/seeds.py, regenerated each run) and the
+#   2. fuzzes for SECONDS from the seeds (tests/fuzz/seeds.py, written afresh for each run) and the
 #      corpus grown by earlier runs (FUZZ_BUILD/corpus/<target>, kept between runs): one assertion.
 # A crash leaves its input in FUZZ_BUILD/artifacts/<target>/; once the bug is fixed, copy it to
 # tests/fuzz/regressions/<target>/ so that it is replayed for ever. Prints executions per second
@@ -33,8 +33,12 @@ if ((${#targets[@]} == 0)); then
 	exit 1
 fi
 
-rm -rf "$build/seeds"
-if ! python3 "$here/seeds.py" "$build/seeds"; then
+# Seeds per run (two runs may share FUZZ_BUILD: the corpus directories take that, a seed
+# directory removed under another run's feet would not).
+mkdir -p "$build"
+seeds=$(mktemp -d "$build/seeds.XXXXXX")
+trap 'rm -rf "$seeds"' EXIT
+if ! python3 "$here/seeds.py" "$seeds"; then
 	fail "seed corpora (tests/fuzz/seeds.py)"
 fi
 
@@ -45,7 +49,7 @@ for t in "${targets[@]}"; do
 		continue
 	fi
 	log=$build/logs/$t.log
-	mkdir -p "$build/corpus/$t" "$build/seeds/$t" "$build/artifacts/$t" "$build/logs"
+	mkdir -p "$build/corpus/$t" "$seeds/$t" "$build/artifacts/$t" "$build/logs"
 	opts=(-timeout=25 -rss_limit_mb=2048 -artifact_prefix="$build/artifacts/$t/")
 	[[ -f $here/$t.dict ]] && opts+=(-dict="$here/$t.dict")
 
@@ -64,7 +68,7 @@ for t in "${targets[@]}"; do
 
 	# 2. a bounded fuzzing session; new inputs go to the first directory (the kept corpus)
 	timeout $((seconds + 120)) "$bin" "${opts[@]}" -max_total_time="$seconds" \
-		-print_final_stats=1 "$build/corpus/$t" "$build/seeds/$t" >"$log" 2>&1
+		-print_final_stats=1 "$build/corpus/$t" "$seeds/$t" >"$log" 2>&1
 	rc=$?
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
