@@ -424,10 +424,18 @@ static int setup_xdp(struct daemon *d)
 {
 	const struct xturn_config *cfg = &d->gen->cfg;
 	struct xdp_relay_opts opts = { .max_channels = 0, .log = loader_log };
+	const char *test_max = getenv("XTURN_TEST_MAX_CHANNELS");
 	struct xt_config xc;
 	__u16 flags = 0;
 	int err;
 
+	/* Test-only knob (tests/integration/test_exhaustion.sh): tiny fast-path maps, to see them
+	 * fill up and user space take over. Not a configuration key: nobody should run with it. */
+	if (test_max && *test_max) {
+		opts.max_channels = (__u32)strtoul(test_max, NULL, 10);
+		pr_warn("XTURN_TEST_MAX_CHANNELS=%u: fast-path maps sized for tests",
+			opts.max_channels);
+	}
 	d->xdp = xdp_relay__open(&opts);
 	if (!d->xdp) {
 		pr_err("xdp: loading the program: %s", xdp_relay__errmsg());
