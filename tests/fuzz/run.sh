@@ -62,7 +62,7 @@ for t in "${targets[@]}"; do
 			ok "$t: ${#reg[@]} regression input(s) replayed"
 		else
 			fail "$t: a regression input fails again:"
-			grep -E 'assertion failed|ERROR: |SUMMARY|Running: ' "$log" | tail -n 4 | sed 's/^/       /'
+			grep -aE 'assertion failed|ERROR: |SUMMARY|Running: ' "$log" | tail -n 4 | sed 's/^/       /'
 		fi
 	fi
 
@@ -72,12 +72,12 @@ for t in "${targets[@]}"; do
 	rc=$?
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
-	cov=$(grep -Eo 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' "$log" | tail -n 1)
+	cov=$(grep -aEo 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' "$log" | tail -n 1)
 	if ((rc == 0)); then
 		ok "$t: ${seconds} s, ${runs:-?} runs (${speed:-?}/s), ${cov:-no coverage line}"
 	else
 		fail "$t: crashed (exit $rc) after ${runs:-?} runs; input in $build/artifacts/$t/, log $log"
-		grep -E 'assertion failed|ERROR: |SUMMARY|runtime error|^    #[0-9] ' "$log" | head -n 12 |
+		grep -aE 'assertion failed|ERROR: |SUMMARY|runtime error|^    #[0-9] ' "$log" | head -n 12 |
 			sed 's/^/       /'
 	fi
 done
