@@ -173,10 +173,57 @@ static int attach_error(int err, const char *ifname, const char *mode)
 	}
 }
 
+/* A file descriptor of the program attached to ifindex in mode (XDP_FLAGS_DRV_MODE/SKB_MODE) when
+ * it is an xturn program, i.e. one left behind by an xturnd that could not detach it (kill -9:
+ * netlink attachments outlive their process); -1 for anybody else's program or none. */
+static int orphan_of_ours(struct xdp_relay *r, int ifindex, __u32 mode)
+{
+	const char *name = bpf_program__name(r->skel->progs.xturn_xdp);
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info), id = 0;
+	int fd;
+
+	if (bpf_xdp_query_id(ifindex, (int)mode, &id) || !id)
+		return -1;
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return -1;
+	/* the kernel keeps the first BPF_OBJ_NAME_LEN - 1 bytes of the name */
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
+	    strncmp(info.name, name, sizeof(info.name) - 1)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Attaches in mode, replacing an orphaned xturn program (never anybody else's). */
+static int attach_mode(struct xdp_relay *r, int ifindex, int prog_fd, __u32 mode)
+{
+	int err = bpf_xdp_attach(ifindex, prog_fd, XDP_FLAGS_UPDATE_IF_NOEXIST | mode, NULL);
+	int old;
+
+	if (err != -EBUSY && err != -EEXIST)
+		return err;
+	old = orphan_of_ours(r, ifindex, mode);
+	if (old < 0)
+		return err;
+	{
+		LIBBPF_OPTS(bpf_xdp_attach_opts, ao, .old_prog_fd = old);
+
+		err = bpf_xdp_attach(ifindex, prog_fd, XDP_FLAGS_REPLACE | mode, &ao);
+	}
+	close(old);
+	if (!err)
+		r->log(XDP_RELAY_LOG_WARN, "replaced an xturn XDP program left attached by an xturnd "
+					   "that did not exit cleanly");
+	return err;
+}
+
 int xdp_relay__attach(struct xdp_relay *r, const char *ifname, enum xdp_relay_mode mode)
 {
 	int prog_fd = bpf_program__fd(r->skel->progs.xturn_xdp);
-	/* Never replace somebody else's program silently. */
+	/* Never replace somebody else's program (attach_mode() replaces only our orphans). */
 	const __u32 base = XDP_FLAGS_UPDATE_IF_NOEXIST;
 	int ifindex, err;
 
@@ -187,7 +234,7 @@ int xdp_relay__attach(struct xdp_relay *r, const char *ifname, enum xdp_relay_mo
 		return fail(-ENODEV, "no such interface: %s", ifname);
 
 	if (mode != XDP_RELAY_MODE_GENERIC) {
-		err = bpf_xdp_attach(ifindex, prog_fd, base | XDP_FLAGS_DRV_MODE, NULL);
+		err = attach_mode(r, ifindex, prog_fd, XDP_FLAGS_DRV_MODE);
 		if (!err) {
 			r->ifindex = ifindex;
 			r->mode = XDP_RELAY_MODE_NATIVE;
@@ -207,7 +254,7 @@ int xdp_relay__attach(struct xdp_relay *r, const char *ifname, enum xdp_relay_mo
 			r->log(XDP_RELAY_LOG_WARN, msg);
 		}
 	}
-	err = bpf_xdp_attach(ifindex, prog_fd, base | XDP_FLAGS_SKB_MODE, NULL);
+	err = attach_mode(r, ifindex, prog_fd, XDP_FLAGS_SKB_MODE);
 	if (err)
 		return attach_error(err, ifname, "generic");
 	r->ifindex = ifindex;
