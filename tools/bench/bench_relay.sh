@@ -17,7 +17,8 @@
 # Per scenario and payload size: a run at a fixed offered rate below every scenario's knee (the
 # same packet rate through the relay core for all: BENCH_RATE round trips/s for the relays, twice
 # that for the reflector), and a saturation run (as fast as the generator goes, at most BENCH_WINDOW
-# packets in flight). "Delivered pps" counts packets the relay delivered per second, both
+# packets in flight). Drops are attributed from the veth counters (ring full at the relay's end or
+# the generator's) and the generator's AF_XDP statistics. "Delivered pps" counts packets the relay delivered per second, both
 # directions summed (the reflector's one direction); loss is round-trip loss at the client.
 # Rounds alternate the scenario order (A B C D, then D C B A, ...) to cancel drift; figures are
 # medians over rounds.
@@ -32,9 +33,10 @@
 # counted per thread, so what others use is not charged to the relay.
 #
 # Output: a table, `BENCH <name> <value> <unit>` lines, build/bench/results.json and
-# build/bench/relay.png. Environment knobs (defaults): BENCH_SECONDS (3) per run, BENCH_ROUNDS (2),
+# build/bench/relay.png. Environment knobs (defaults): BENCH_SECONDS (3) per run, BENCH_ROUNDS (3),
 # BENCH_RATE (25000 round trips/s), BENCH_BURST (16 packets per paced burst), BENCH_FLOWS (16),
-# BENCH_WINDOW (512), BENCH_SIZES ("100 1000"), BENCH_SCENARIOS ("fastpath afxdp coturn
+# BENCH_WINDOW (256: one veth ring; a closed loop must not overrun it by its own bursts),
+# BENCH_SIZES ("100 1000"), BENCH_SCENARIOS ("fastpath afxdp coturn
 # reflector"), BENCH_GEN_MODE (xdp | udp).
 set -uo pipefail
 
@@ -43,11 +45,11 @@ build=$(cd "$build" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 
 SECONDS_PER_RUN=${BENCH_SECONDS:-3}
-ROUNDS=${BENCH_ROUNDS:-2}
+ROUNDS=${BENCH_ROUNDS:-3}
 RATE=${BENCH_RATE:-25000}
 FLOWS=${BENCH_FLOWS:-16}
 BURST=${BENCH_BURST:-16}
-WINDOW=${BENCH_WINDOW:-512}
+WINDOW=${BENCH_WINDOW:-256}
 SIZES=${BENCH_SIZES:-"100 1000"}
 SCENARIOS=${BENCH_SCENARIOS:-"fastpath afxdp coturn reflector"}
 GEN_MODE=${BENCH_GEN_MODE:-xdp}
@@ -199,6 +201,11 @@ dev_drops() {
 	echo "${d:-0 0} $x"
 }
 
+# UDP datagrams the relay namespace's sockets dropped (receive buffer full): coturn's queue.
+relay_sock_drops() {
+	in_ns "$NS_RELAY" awk '$1 == "Udp:" && $2 ~ /^[0-9]/ { print $6 + 0; exit }' /proc/net/snmp
+}
+
 metrics_relayed() {
 	in_ns "$NS_RELAY" curl -s -m 1 "http://127.0.0.1:9641/metrics" 2>/dev/null |
 		awk '/^xturn_data_relayed_packets_total\{path="ebpf"/ { e += $2 }
@@ -334,7 +341,7 @@ measure() {
 	fi
 	pin_napi
 	m0=$(metrics_relayed)
-	d0="$(dev_drops "$NS_RELAY" "$DEV_R") $(dev_drops "$NS_GEN" "$DEV_G")"
+	d0="$(dev_drops "$NS_RELAY" "$DEV_R") $(dev_drops "$NS_GEN" "$DEV_G") $(relay_sock_drops)"
 	# The CPU window covers the whole loader run (set-up and drain included: a few dozen
 	# control packets against hundreds of thousands relayed).
 	before=$(cpu_snapshot)
@@ -343,7 +350,7 @@ measure() {
 	rc=$?
 	after=$(cpu_snapshot)
 	m1=$(metrics_relayed)
-	d1="$(dev_drops "$NS_RELAY" "$DEV_R") $(dev_drops "$NS_GEN" "$DEV_G")"
+	d1="$(dev_drops "$NS_RELAY" "$DEV_R") $(dev_drops "$NS_GEN" "$DEV_G") $(relay_sock_drops)"
 	if ((${#relay_pids[@]})) && ! kill -0 "${relay_pids[0]}" 2>/dev/null; then
 		echo "bench_relay: $s exited during the $len-byte $phase run; its log:" >&2
 		tail -n 5 "$tmp/relay-$s.log" >&2

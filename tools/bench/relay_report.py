@@ -46,11 +46,18 @@ def figures(sample):
         "gen_mode": load["mode"],
     }
     db, da = sample.get("drops_before"), sample.get("drops_after")
-    if db and da and len(db) == 6 and len(da) == 6:
+    if db and da and len(db) == 7 and len(da) == 7:
         dd = [a - b for a, b in zip(da, db)]
         # relay end: rx_drop, tx_drop, xdp_tx_errors; generator end: the same
-        f["drops_relay_dev"] = dd[0] + dd[1] + dd[2]
-        f["drops_gen_dev"] = dd[3] + dd[4] + dd[5]
+        # veth counts one drop on both ends: a full ring at the relay end shows as the
+        # generator's tx_drop; a full ring at the generator's end as the relay's tx_drop
+        # (and xdp_tx_errors for XDP_TX frames)
+        f["drops_into_relay"] = dd[0] + dd[4]
+        f["drops_into_gen"] = max(dd[1], dd[2], dd[3])
+        f["drops_relay_socket"] = dd[6]
+        for i, name in enumerate(("relay_rx_drop", "relay_tx_drop", "relay_xdp_tx_err",
+                                  "gen_rx_drop", "gen_tx_drop", "gen_xdp_tx_err")):
+            f["drops_" + name] = dd[i]
     xsk = load.get("xsk", {})
     f["drops_gen_xsk"] = xsk.get("rx_dropped", 0) + xsk.get("rx_ring_full", 0)
     mb, ma = sample.get("metrics_before"), sample.get("metrics_after")
@@ -123,6 +130,17 @@ def main():
                 fmt(get(sc, size, "sat", "p99_us"), "%.0f")))
     print("delivered = packets/s the relay delivered, both directions; us/pkt = relay-core CPU "
           "(relay process + relay NAPI thread) per delivered packet")
+    for sc in present:
+        for size in sizes:
+            for phase in ("fixed", "sat"):
+                a = summary.get(f"{sc}_{size}", {}).get(phase)
+                if not a or not a.get("loss_pct"):
+                    continue
+                print("  lost %-9s %4d %-5s %.3f%%: relay's ring full %s, relay's socket full %s, "
+                      "generator's ring full %s, generator's socket %s (medians, packets)" % (
+                          sc, size, phase, a["loss_pct"], fmt(a.get("drops_into_relay"), "%.0f"),
+                          fmt(a.get("drops_relay_socket"), "%.0f"),
+                          fmt(a.get("drops_into_gen"), "%.0f"), fmt(a.get("drops_gen_xsk"), "%.0f")))
     print()
 
     # ---- BENCH lines ----
