@@ -144,7 +144,8 @@ static void usage(FILE *f)
 		"  -r, --rate PPS           packets per second over all flows; 0 = as fast as possible\n"
 		"                           (default 1000)\n"
 		"  -w, --window N           with any rate: at most N packets in flight (0: open loop)\n"
-		"  -d, --duration S         send phase in seconds (default 5; at most 3600)\n"
+		"  -d, --duration S         send phase in seconds (default 5; at most 240: allocations\n"
+		"                           are not refreshed, and permissions last 300 s, RFC 8656 §9)\n"
 		"  -c, --count N            stop sending after N packets (default: no bound)\n"
 		"      --drain-ms MS        wait for late replies after the last send (default 200)\n"
 		"  -m, --mode MODE          xdp (AF_XDP socket), udp (sendmmsg/recvmmsg) or auto\n"
@@ -161,6 +162,7 @@ static void usage(FILE *f)
 		"                           is due\n"
 		"peer side:\n"
 		"      --role echo|sink     echo each datagram to its sender, or count and time them\n"
+		"                           (--duration up to 3600 s, default 5)\n"
 		"      --listen ADDR:PORT\n"
 		"output:\n"
 		"  -j, --json               one JSON object on stdout instead of the text summary\n"
@@ -357,6 +359,7 @@ int main(int argc, char **argv)
 			char *end;
 
 			o.duration = strtod(optarg, &end);
+			/* the echo and sink roles hold no allocation: they may run for an hour */
 			ok = *optarg && !*end && o.duration > 0 && o.duration <= 3600;
 			break;
 		}
@@ -451,6 +454,12 @@ int main(int argc, char **argv)
 		return ret;
 	}
 
+	if (!o.raw && o.duration > 240) {
+		fprintf(stderr, "xturn-load: --duration above 240 s would outlive the permissions "
+				"(300 s), which xturn-load does not refresh\n");
+		free(r);
+		return 2;
+	}
 	if (!o.server.family || (!o.raw && (!o.n_peers || (!o.secret && (!o.user || !o.password))))) {
 		fprintf(stderr, "xturn-load: needs --server and, unless --raw, --peer and credentials "
 				"(--user/--password or --secret); see --help\n");
