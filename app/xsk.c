@@ -196,13 +196,14 @@ void xsk_port__service(struct xsk_port *p)
 	if (n)
 		xsk_ring_cons__release(&p->comp, n);
 
-	/* Keep a reserve in the free stack for responses; give the kernel the rest. */
+	/* Top the fill ring up to XSK_FILL_TARGET, keeping a reserve in the free stack for
+	 * responses. */
 	room = xsk_prod_nb_free(&p->fill, XSK_RING_SIZE);
-	if (p->n_free <= XSK_BATCH * 2)
+	if (p->n_free <= XSK_BATCH * 2 || XSK_RING_SIZE - room >= XSK_FILL_TARGET)
 		return;
 	n = p->n_free - XSK_BATCH * 2;
-	if (n > room)
-		n = room;
+	if (n > XSK_FILL_TARGET - (XSK_RING_SIZE - room))
+		n = XSK_FILL_TARGET - (XSK_RING_SIZE - room);
 	if (!n || xsk_ring_prod__reserve(&p->fill, n, &idx) != n)
 		return;
 	for (uint32_t i = 0; i < n; i++)

@@ -18,6 +18,10 @@
 #define XSK_NUM_FRAMES 4096u
 #define XSK_RING_SIZE 2048u
 #define XSK_BATCH 64u
+/* Frames kept in the fill ring. Far fewer than the ring holds: the free stack is LIFO, so a small
+ * working set of frames keeps cycling and stays in cache (measured: with all 2048 in the fill ring,
+ * the first read of every received frame missed the cache). */
+#define XSK_FILL_TARGET 512u
 
 struct xsk_port_stats {
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
