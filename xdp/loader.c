@@ -1,6 +1,8 @@
 /* xdp/loader.c — see loader.h. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -173,9 +175,54 @@ static int attach_error(int err, const char *ifname, const char *mode)
 	}
 }
 
+/* True when a process other than the caller's fd `own_fd` holds a file descriptor of program id:
+ * the program is in use by a live loader (fdinfo of a BPF program fd says "prog_id:"). */
+static bool prog_held(__u32 id, int own_fd)
+{
+	char path[PATH_MAX], line[128];
+	pid_t self = getpid();
+	struct dirent *p, *f;
+	bool held = false;
+	DIR *procs, *fds;
+
+	procs = opendir("/proc");
+	if (!procs)
+		return true; /* cannot tell: assume alive, never steal */
+	while (!held && (p = readdir(procs))) {
+		if (p->d_name[0] < '0' || p->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fdinfo", p->d_name);
+		fds = opendir(path);
+		if (!fds)
+			continue;
+		while (!held && (f = readdir(fds))) {
+			FILE *in;
+			unsigned int pid_id;
+
+			if (f->d_name[0] == '.' ||
+			    (atoi(p->d_name) == self && atoi(f->d_name) == own_fd))
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/fdinfo/%s", p->d_name, f->d_name);
+			in = fopen(path, "re");
+			if (!in)
+				continue;
+			while (fgets(line, sizeof(line), in))
+				if (sscanf(line, "prog_id: %u", &pid_id) == 1) {
+					held = pid_id == id;
+					break;
+				}
+			fclose(in);
+		}
+		closedir(fds);
+	}
+	closedir(procs);
+	return held;
+}
+
 /* A file descriptor of the program attached to ifindex in mode (XDP_FLAGS_DRV_MODE/SKB_MODE) when
- * it is an xturn program, i.e. one left behind by an xturnd that could not detach it (kill -9:
- * netlink attachments outlive their process); -1 for anybody else's program or none. */
+ * it is an xturn program left behind by an xturnd that could not detach it (kill -9: netlink
+ * attachments outlive their process), i.e. named like ours and held by no process; -1 for anybody
+ * else's program, a live relay's, or none. */
 static int orphan_of_ours(struct xdp_relay *r, int ifindex, __u32 mode)
 {
 	const char *name = bpf_program__name(r->skel->progs.xturn_xdp);
@@ -190,7 +237,7 @@ static int orphan_of_ours(struct xdp_relay *r, int ifindex, __u32 mode)
 		return -1;
 	/* the kernel keeps the first BPF_OBJ_NAME_LEN - 1 bytes of the name */
 	if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
-	    strncmp(info.name, name, sizeof(info.name) - 1)) {
+	    strncmp(info.name, name, sizeof(info.name) - 1) || prog_held(info.id, fd)) {
 		close(fd);
 		return -1;
 	}

@@ -1,16 +1,23 @@
 /* The FIB answers: MACs from bpf_fib_lookup (our interface → the next hop), egress through another
  * interface (tx_ports), a route MTU, unreachable routes and a missing neighbour.
  *
+ * Also the attachment itself (modes, busy interface) and a real AF_XDP socket in xsks.
  * The suite builds its own little network in the bpf-tests namespace: veth interfaces xtd0 and
  * xtd1 (peers xtd0p, xtd1p) with forwarding on (bpf_fib_lookup answers FWD_DISABLED otherwise), routes through gateways
  * with permanent neighbour entries. Frames are run with ingress_ifindex = xtd0.
  */
 #include <CUnit/CUnit.h>
+#include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <linux/bpf.h>
+#include <linux/if_xdp.h>
+#include <xdp/xsk.h>
 #include "tests/bpf/harness.h"
 
 static const __u8 mac_xtd0[6] = { 0x02, 0, 0, 0, 0xd0, 0x00 };
@@ -250,6 +257,115 @@ static void test_fib_skipped_by_flag(void)
 	t_config(T_FLAGS, 1500);
 }
 
+/* A real AF_XDP socket on xtd0 queue 0, registered in xsks: user-space traffic is now
+ * XDP_REDIRECT (counted as xsk), and XDP_PASS again once it is unregistered. */
+static void test_xsk_redirect(void)
+{
+	const size_t frames = 64, frame_size = 2048;
+	struct xsk_ring_prod fill, tx;
+	struct xsk_ring_cons comp, rx;
+	struct xsk_umem *umem = NULL;
+	struct xsk_socket *xsk = NULL;
+	struct xsk_socket_config cfg = {
+		.rx_size = 64,
+		.tx_size = 64,
+		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+		.bind_flags = XDP_COPY,
+	};
+	struct fastpath_binding b = f_v4;
+	struct tframe in;
+	void *area;
+	__u8 data[20] = { 0 };
+
+	area = mmap(NULL, frames * frame_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	CU_ASSERT_FATAL(area != MAP_FAILED);
+	CU_ASSERT_EQUAL_FATAL(xsk_umem__create(&umem, area, frames * frame_size, &fill, &comp, NULL),
+			      0);
+	CU_ASSERT_EQUAL_FATAL(xsk_socket__create(&xsk, "xtd0", 0, umem, &rx, &tx, &cfg), 0);
+	CU_ASSERT_EQUAL(xdp_relay__register_xsk(t_relay, 0, xsk_socket__fd(xsk)), 0);
+
+	b.peer = t_addr("198.18.2.77:9"); /* no channel: the datagram is user space's */
+	t_build(&in, &b.peer, &b.relay, data, sizeof(data), NULL);
+	{
+		const struct tdelta d[] = { { XT_STAT_USER_NO_CHANNEL, 1, in.len },
+					    { XT_STAT_XSK, 1, in.len } };
+
+		run_expect(&in, XDP_REDIRECT, NULL, d, 2);
+	}
+	CU_ASSERT_EQUAL(xdp_relay__unregister_xsk(t_relay, 0), 0);
+	{
+		const struct tdelta d[] = { { XT_STAT_USER_NO_CHANNEL, 1, in.len },
+					    { XT_STAT_XSK_MISSING, 1, in.len } };
+
+		run_expect(&in, XDP_PASS, NULL, d, 2);
+	}
+	xsk_socket__delete(xsk);
+	xsk_umem__delete(umem);
+	munmap(area, frames * frame_size);
+}
+
+static char warning[512];
+
+static void capture(enum xdp_relay_log_level level, const char *msg)
+{
+	if (level == XDP_RELAY_LOG_WARN)
+		snprintf(warning, sizeof(warning), "%s", msg);
+}
+
+/* Attach modes on lo, which has no native XDP: auto falls back to generic with a warning,
+ * native fails, a second program is refused, detach leaves nothing behind. */
+static void test_attach_modes(void)
+{
+	struct xdp_relay_opts o = { .log = capture };
+	struct xdp_relay *a = xdp_relay__open(&o), *b = xdp_relay__open(&o);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(xdp_relay__attach(a, "lo", XDP_RELAY_MODE_NATIVE), -EOPNOTSUPP);
+	CU_ASSERT_EQUAL(xdp_relay__ifindex(a), 0);
+	warning[0] = 0;
+	CU_ASSERT_EQUAL(xdp_relay__attach(a, "lo", XDP_RELAY_MODE_AUTO), 0);
+	CU_ASSERT_EQUAL(xdp_relay__mode(a), XDP_RELAY_MODE_GENERIC);
+	CU_ASSERT_PTR_NOT_NULL(strstr(warning, "generic"));
+	CU_ASSERT_EQUAL(xdp_relay__attach(a, "lo", XDP_RELAY_MODE_AUTO), -EALREADY);
+	/* Another xturn program, but a live one (this process holds it): not an orphan to replace. */
+	CU_ASSERT_EQUAL(xdp_relay__attach(b, "lo", XDP_RELAY_MODE_GENERIC), -EBUSY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(xdp_relay__errmsg(), "already has an XDP program"));
+	CU_ASSERT_EQUAL(xdp_relay__detach(a), 0);
+	CU_ASSERT_EQUAL(xdp_relay__ifindex(a), 0);
+	/* Detached for real: the other one may attach now, and destroy detaches it. */
+	CU_ASSERT_EQUAL(xdp_relay__attach(b, "lo", XDP_RELAY_MODE_GENERIC), 0);
+	CU_ASSERT_EQUAL(xdp_relay__mode(b), XDP_RELAY_MODE_GENERIC);
+	xdp_relay__destroy(b);
+	CU_ASSERT_EQUAL(xdp_relay__attach(a, "lo", XDP_RELAY_MODE_GENERIC), 0);
+	xdp_relay__destroy(a);
+
+	/* An xturn program whose loader died without detaching (kill -9) is an orphan: the next
+	 * relay replaces it, and says so. */
+	{
+		pid_t child = fork();
+		int status = -1;
+
+		if (child == 0) {
+			struct xdp_relay *c = xdp_relay__open(NULL);
+
+			_exit(c && xdp_relay__attach(c, "lo", XDP_RELAY_MODE_GENERIC) == 0 ? 0 : 1);
+		}
+		CU_ASSERT_FATAL(child > 0);
+		waitpid(child, &status, 0);
+		CU_ASSERT_EQUAL_FATAL(status, 0);
+	}
+	CU_ASSERT_EQUAL(system("ip link show lo | grep -q xturn_xdp"), 0);
+	a = xdp_relay__open(&o);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	warning[0] = 0;
+	CU_ASSERT_EQUAL(xdp_relay__attach(a, "lo", XDP_RELAY_MODE_GENERIC), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(warning, "replaced"));
+	xdp_relay__destroy(a);
+	CU_ASSERT_NOT_EQUAL(system("ip link show lo | grep -q xdp"), 0);
+}
+
 #define T(fn) { #fn, fn }
 static CU_TestInfo tests[] = {
 	T(test_fib_macs_v4),
@@ -261,6 +377,8 @@ static CU_TestInfo tests[] = {
 	T(test_fib_unreachable),
 	T(test_fib_no_neighbour_falls_back),
 	T(test_fib_skipped_by_flag),
+	T(test_xsk_redirect),
+	T(test_attach_modes),
 	CU_TEST_INFO_NULL,
 };
 
