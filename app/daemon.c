@@ -420,6 +420,41 @@ static void loader_log(enum xdp_relay_log_level level, const char *msg)
 		pr_info("xdp: %s", msg);
 }
 
+/* 1 when /proc/sys/net/<family>/conf/<ifname>/forwarding is on, 0 off, -1 unreadable. */
+static int forwarding_on(const char *family, const char *ifname)
+{
+	char path[128];
+	int c = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/%s/conf/%s/forwarding", family, ifname);
+	f = fopen(path, "r");
+	if (f) {
+		c = fgetc(f);
+		fclose(f);
+	}
+	return c == '1' ? 1 : c == '0' ? 0 : -1;
+}
+
+/* bpf_fib_lookup answers only on an interface that forwards: without it the fast path sends each
+ * relayed frame back the way it came (right behind one gateway, wrong on a shared segment). */
+static void check_forwarding(const struct xturn_config *cfg)
+{
+	bool v4 = false, v6 = false;
+
+	for (size_t i = 0; i < cfg->n_addresses; i++) {
+		v4 |= cfg->addresses[i].family == XT_AF_INET;
+		v6 |= cfg->addresses[i].family == XT_AF_INET6;
+	}
+	if ((v4 && forwarding_on("ipv4", cfg->interface) == 0) ||
+	    (v6 && forwarding_on("ipv6", cfg->interface) == 0))
+		pr_warn("xdp: forwarding is off on %s, so the fast path cannot ask the FIB for next "
+			"hops and answers the way frames came in; enable net.ipv4.conf.%s.forwarding "
+			"(and net.ipv6.conf.%s.forwarding) unless one gateway serves every client and "
+			"peer",
+			cfg->interface, cfg->interface, cfg->interface);
+}
+
 static int setup_xdp(struct daemon *d)
 {
 	const struct xturn_config *cfg = &d->gen->cfg;
@@ -464,6 +499,8 @@ static int setup_xdp(struct daemon *d)
 		pr_err("xdp: attaching to %s: %s", cfg->interface, xdp_relay__errmsg());
 		return err;
 	}
+	if (cfg->xdp.fast_path)
+		check_forwarding(cfg);
 	pr_info("xdp: attached to %s (ifindex %d) in %s mode, fast path %s", cfg->interface,
 		d->ifindex, xdp_relay__mode(d->xdp) == XDP_RELAY_MODE_NATIVE ? "native" : "generic",
 		cfg->xdp.fast_path ? "on" : "off");
@@ -619,6 +656,9 @@ static int control_loop(struct daemon *d)
 			reload(d);
 		}
 		neigh_cache__poll(d->neigh);
+		/* The fast path caches FIB answers: a changed route or MAC must not wait them out. */
+		if (neigh_cache__take_changed(d->neigh))
+			xdp_relay__flush_fib_cache(d->xdp);
 		control_tick(d);
 	}
 	pr_info("stopping: detaching XDP from %s", d->gen->cfg.interface);

@@ -40,6 +40,7 @@ struct neigh_cache {
 	struct neigh neighs[MAX_NEIGHS]; /* open addressing, linear probe */
 	unsigned int n_neighs;
 	bool routes_dirty;
+	bool changed; /* since the last neigh_cache__take_changed() */
 	pthread_mutex_t pending_lock;
 	struct xt_addr pending[MAX_PENDING];
 	unsigned int n_pending;
@@ -194,9 +195,12 @@ static void handle_neigh(struct neigh_cache *nc, const struct nlmsghdr *nlh)
 	if (!e)
 		return;
 	if (usable) {
+		if (!e->valid || memcmp(e->mac, mnl_attr_get_payload(tb[NDA_LLADDR]), 6))
+			nc->changed = true;
 		memcpy(e->mac, mnl_attr_get_payload(tb[NDA_LLADDR]), 6);
 		e->valid = 1;
 	} else if (nlh->nlmsg_type == RTM_DELNEIGH || (ndm->ndm_state & NUD_FAILED)) {
+		nc->changed |= e->valid;
 		e->valid = 0; /* the slot stays: removing would break probe chains */
 	}
 }
@@ -302,6 +306,7 @@ static int reload_routes(struct neigh_cache *nc)
 		ret = dump(nc, RTM_GETROUTE, AF_INET6);
 	nc->stats.routes = nc->n_routes;
 	nc->routes_dirty = false;
+	nc->changed = true;
 	pthread_rwlock_unlock(&nc->lock);
 	return ret;
 }
@@ -377,6 +382,17 @@ int neigh_cache__poll(struct neigh_cache *nc)
 	while (recv(mnl_socket_get_fd(nc->requests), buf, sizeof(buf), MSG_DONTWAIT) > 0)
 		;
 	return ret;
+}
+
+bool neigh_cache__take_changed(struct neigh_cache *nc)
+{
+	bool changed;
+
+	pthread_rwlock_wrlock(&nc->lock);
+	changed = nc->changed;
+	nc->changed = false;
+	pthread_rwlock_unlock(&nc->lock);
+	return changed;
 }
 
 int neigh_cache__fd(const struct neigh_cache *nc)

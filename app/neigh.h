@@ -9,6 +9,7 @@
 #ifndef XTURN_APP_NEIGH_H
 #define XTURN_APP_NEIGH_H
 
+#include <stdbool.h>
 #include "pkt/addr.h"
 
 struct neigh_cache;
@@ -30,6 +31,9 @@ int neigh_cache__lookup(struct neigh_cache *nc, const struct xt_addr *dst, __u8 
 /* Control thread: reads pending notifications, reloads routes when they changed, and asks the kernel
  * to resolve queued next hops. Never blocks. Returns 0 or -errno. */
 int neigh_cache__poll(struct neigh_cache *nc);
+
+/* True once after routes or neighbours changed (the XDP program's FIB answer cache must go). */
+bool neigh_cache__take_changed(struct neigh_cache *nc);
 
 /* File descriptor that becomes readable on a notification (for poll()). */
 int neigh_cache__fd(const struct neigh_cache *nc);

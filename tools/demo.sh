@@ -73,13 +73,6 @@ echo "  topology   client 198.18.0.10, client2 198.18.0.11, peer 198.18.0.20 and
 echo "             198.18.0.1 / fd98:18::1 (interface xt-relay) on one Ethernet segment"
 echo "             (namespaces $P-*; no route leaves them)"
 
-# The fast path looks up the next hop with bpf_fib_lookup(): it answers only when IP forwarding is
-# on and the peer's neighbour entry exists. Until the XDP program copes with both itself (see the
-# integration tests' known bugs), the demo turns forwarding on and resolves its neighbours.
-in_ns "$P-relay" sysctl -qw net.ipv4.conf.all.forwarding=1 net.ipv6.conf.all.forwarding=1
-for ip in 198.18.0.10 198.18.0.11 198.18.0.20; do
-	in_ns "$P-relay" ping -c 1 -W 1 "$ip" >/dev/null 2>&1
-done
 
 xpid=
 nsenter --net="/var/run/netns/$P-relay" "$build/xturnd" -c "$config" >"$out/xturnd.log" 2>&1 &

@@ -56,6 +56,9 @@ topo_up() {
 		in_ns "$ns" ip link set "xt-$host" up
 	done
 	topo_xdp_pass "$br" b-relay || return 1
+	# A deployment step of xturnd (README, Deployment): bpf_fib_lookup answers the fast path only
+	# on an interface that forwards (IPv6 checks the namespace-wide flag).
+	in_ns "$p-relay" sysctl -qw net.ipv4.conf.all.forwarding=1 net.ipv6.conf.all.forwarding=1
 	# Let ND settle for link-local addresses; the global ones skip DAD.
 	sleep 0.2
 }

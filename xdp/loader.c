@@ -469,7 +469,7 @@ int fastpath__install(struct xdp_relay *r, const struct fastpath_binding *b)
 
 	if (!addr_valid(&b->client) || !addr_valid(&b->listen) || !addr_valid(&b->peer) ||
 	    !addr_valid(&b->relay) || b->client.family != b->listen.family ||
-	    b->peer.family != b->relay.family || b->channel < 0x4000 || b->channel > 0x4FFF)
+	    b->peer.family != b->relay.family || b->channel < 0x4000 || b->channel > 0x7FFF)
 		return fail(-EINVAL, "malformed channel binding (channel 0x%x)", b->channel);
 	binding_keys(b, &ck, &cv, &pk, &pv);
 	err = bpf_map__update_elem(r->skel->maps.chan_by_client, &ck, sizeof(ck), &cv, sizeof(cv),
@@ -629,6 +629,7 @@ static const char *const stat_names[XT_STAT_COUNT] = {
 	[XT_STAT_USER_ROUTE] = "user_route",
 	[XT_STAT_USER_NO_TX_PORT] = "user_no_tx_port",
 	[XT_STAT_USER_NO_HEADROOM] = "user_no_headroom",
+	[XT_STAT_USER_NO_NEIGH] = "user_no_neigh",
 	[XT_STAT_DROP_CHANNEL_LEN] = "drop_channel_len",
 	[XT_STAT_DROP_QUOTA] = "drop_quota",
 	[XT_STAT_DROP_TTL] = "drop_ttl",

@@ -135,6 +135,7 @@ enum xt_stat_id {
 	XT_STAT_USER_ROUTE,	   /* to user space: FIB says blackhole/unreachable/prohibit */
 	XT_STAT_USER_NO_TX_PORT,   /* to user space: egress interface not in tx_ports */
 	XT_STAT_USER_NO_HEADROOM,  /* to user space: bpf_xdp_adjust_head refused to grow */
+	XT_STAT_USER_NO_NEIGH,	   /* to user space: FIB knows the route, not the next hop's MAC yet */
 	XT_STAT_DROP_CHANNEL_LEN,  /* dropped: ChannelData length past the end of the datagram */
 	XT_STAT_DROP_QUOTA,	   /* dropped: allocation over its bandwidth quota */
 	XT_STAT_DROP_TTL,	   /* dropped: TTL / hop limit exhausted (RFC 8656 §14) */

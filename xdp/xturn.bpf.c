@@ -220,9 +220,11 @@ struct {
 	__type(value, struct scratch);
 } scratch SEC(".maps");
 
-/* RFC 8656 §12.5: channel numbers 0x4000 through 0x4FFF; 0x5000-0x7FFF are reserved. */
+/* ChannelData's range (RFC 7983: first two bits 01). RFC 8656 §12 binds 0x4000-0x4FFF, RFC 5766
+ * clients up to 0x7FFF (allocations.legacy_channels); which numbers are bound is user space's
+ * rule, and only bound ones are in chan_by_client. */
 #define CHANNEL_MIN 0x4000
-#define CHANNEL_MAX 0x4FFF
+#define CHANNEL_MAX 0x7FFF
 #define CHANNEL_HDR_LEN 4
 
 /* No single-buffer XDP frame carries more (a page); also keeps packet offsets verifiable. */
@@ -320,7 +322,7 @@ struct {
 	__type(value, struct fib_cache_entry);
 } fib_cache SEC(".maps");
 
-enum hop { HOP_FIB, HOP_FALLBACK, HOP_USER_MTU, HOP_USER_ROUTE };
+enum hop { HOP_FIB, HOP_FALLBACK, HOP_USER_MTU, HOP_USER_ROUTE, HOP_USER_NEIGH };
 
 static __always_inline int ip16_equal(const __u8 *a, const __u8 *b)
 {
@@ -328,8 +330,11 @@ static __always_inline int ip16_equal(const __u8 *a, const __u8 *b)
 }
 
 /* The next hop of the plan's packet (l3_len bytes): sc->smac, sc->dmac and sc->egress on HOP_FIB;
- * HOP_FALLBACK when the FIB cannot answer (no neighbour entry yet, forwarding off on the NIC, no
- * route), HOP_USER_* when its answer sends the frame to user space. */
+ * HOP_FALLBACK when the FIB cannot answer (forwarding off on the NIC, no route), HOP_USER_* when
+ * its answer sends the frame to user space: among them a route whose next hop has no neighbour
+ * entry yet. Swapping MACs there would send the frame back to its sender on a shared segment;
+ * user space resolves the neighbour and holds the frame meanwhile, and once the entry exists the
+ * FIB answers here. */
 static __always_inline int next_hop(struct xdp_md *ctx, const struct xt_config *cfg,
 				    struct scratch *sc, __u32 l3_len, __u8 tos)
 {
@@ -385,6 +390,8 @@ static __always_inline int next_hop(struct xdp_md *ctx, const struct xt_config *
 	if (rc == BPF_FIB_LKUP_RET_BLACKHOLE || rc == BPF_FIB_LKUP_RET_UNREACHABLE ||
 	    rc == BPF_FIB_LKUP_RET_PROHIBIT)
 		return HOP_USER_ROUTE;
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+		return HOP_USER_NEIGH;
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		return HOP_FALLBACK;
 	mac_copy(sc->smac, fib.smac);
@@ -478,6 +485,8 @@ static __noinline int relay(struct xdp_md *ctx, const struct xt_config *cfg, str
 		return to_user(ctx, XT_STAT_USER_MTU);
 	if (hop == HOP_USER_ROUTE)
 		return to_user(ctx, XT_STAT_USER_ROUTE);
+	if (hop == HOP_USER_NEIGH)
+		return to_user(ctx, XT_STAT_USER_NO_NEIGH);
 	if (hop == HOP_FALLBACK) {
 		/* Answer the way the frame came in: right for a relay behind one gateway. */
 		raw32_store(sc->smac, raw32(eth->dst));

@@ -240,11 +240,14 @@ static void test_fib_unreachable(void)
 	c2p(&f_unreachable, 40, XDP_PASS, NULL, NULL, d, 2);
 }
 
-static void test_fib_no_neighbour_falls_back(void)
+/* A route without a resolved next hop: to user space untouched (it resolves and holds the frame),
+ * never back to the sender with swapped MACs. */
+static void test_fib_no_neighbour_to_user(void)
 {
-	const struct tdelta d[] = { { XT_STAT_RELAY_C2P_V4, 1, 40 }, { XT_STAT_FIB_FALLBACK, 1, 40 } };
+	const struct tdelta d[] = { { XT_STAT_USER_NO_NEIGH, 1, 14 + 20 + 8 + 4 + 40 },
+				    { XT_STAT_XSK_MISSING, 1, 14 + 20 + 8 + 4 + 40 } };
 
-	c2p(&f_no_neigh, 40, XDP_TX, t_relay_mac, t_router_mac, d, 2);
+	c2p(&f_no_neigh, 40, XDP_PASS, NULL, NULL, d, 2);
 }
 
 /* With the FIB able to answer, the config flag still forces the swap. */
@@ -375,7 +378,7 @@ static CU_TestInfo tests[] = {
 	T(test_fib_cache),
 	T(test_fib_source_routing),
 	T(test_fib_unreachable),
-	T(test_fib_no_neighbour_falls_back),
+	T(test_fib_no_neighbour_to_user),
 	T(test_fib_skipped_by_flag),
 	T(test_xsk_redirect),
 	T(test_attach_modes),

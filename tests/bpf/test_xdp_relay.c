@@ -472,10 +472,12 @@ static void test_unknown_channel(void)
 
 static void test_not_channel_data(void)
 {
-	/* A STUN Binding request header (RFC 8489 §5), a reserved channel, a 3-byte datagram. */
+	/* A STUN Binding request header (RFC 8489 §5), first bits 10 (neither STUN nor ChannelData,
+	 * RFC 7983), a 3-byte datagram. */
 	static const __u8 stun[20] = { 0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42, 1, 2, 3, 4,
 				       5,    6,	   7,	 8,    9,    10,   11,	 12 };
-	static const __u8 reserved[8] = { 0x50, 0x00, 0x00, 0x04, 1, 2, 3, 4 };
+	static const __u8 reserved[8] = { 0x80, 0x00, 0x00, 0x04, 1, 2, 3, 4 };
+	static const __u8 legacy[8] = { 0x50, 0x00, 0x00, 0x04, 1, 2, 3, 4 };
 	struct tframe f;
 
 	t_build(&f, &b_44.client, &b_44.listen, stun, sizeof(stun), NULL);
@@ -484,6 +486,9 @@ static void test_not_channel_data(void)
 	expect_user(&f, XT_STAT_USER_STUN);
 	t_build(&f, &b_44.client, &b_44.listen, stun, 3, NULL);
 	expect_user(&f, XT_STAT_USER_STUN);
+	/* RFC 5766's channel range is ChannelData: unbound here, so user space decides. */
+	t_build(&f, &b_66.client, &b_66.listen, legacy, sizeof(legacy), NULL);
+	expect_user(&f, XT_STAT_USER_NO_CHANNEL);
 }
 
 static void test_padding_longer_than_3(void)
@@ -804,8 +809,13 @@ static void test_loader_bindings(void)
 
 	b.channel = 0x3FFF;
 	CU_ASSERT_EQUAL(fastpath__install(t_relay, &b), -EINVAL);
-	b.channel = 0x5000;
+	b.channel = 0x8000; /* past ChannelData's range; 0x5000-0x7FFF are RFC 5766 clients' */
 	CU_ASSERT_EQUAL(fastpath__install(t_relay, &b), -EINVAL);
+	b.channel = 0x7FFF;
+	b.peer = t_addr("198.18.2.5:1");
+	CU_ASSERT_EQUAL(fastpath__install(t_relay, &b), 0);
+	CU_ASSERT_EQUAL(fastpath__lookup(t_relay, &b), 0);
+	CU_ASSERT_EQUAL(fastpath__remove(t_relay, &b), 0);
 	b = b_44;
 	b.relay = b_66.relay; /* IPv4 peer, IPv6 relayed address */
 	CU_ASSERT_EQUAL(fastpath__install(t_relay, &b), -EINVAL);

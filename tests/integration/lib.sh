@@ -275,21 +275,3 @@ tc() { in_ns "$P-client" timeout 60 python3 "$TURNCLIENT" "$@"; }
 # xdp_attached: true when xt-relay carries an XDP program.
 xdp_attached() { in_ns "$P-relay" ip link show dev xt-relay | grep -q 'xdp'; }
 
-# xt_fib_workaround: until the XDP program copes with them itself, the two conditions under which
-# its bpf_fib_lookup() fails and it falls back to swapping MACs (sending the relayed frame back to
-# the host it came from instead of the peer): IP forwarding off on the relay (the lookup is made
-# from the ingress side, BPF_FIB_LKUP_RET_FWD_DISABLED) and no neighbour entry yet for the next
-# hop (BPF_FIB_LKUP_RET_NO_NEIGH; nothing in the fast path ever resolves it). Enables forwarding
-# in the relay namespace and resolves every host of the segment from the relay.
-# XT_STRICT=1 skips it, to see the fast path as a default host would run it.
-xt_fib_workaround() {
-	local host
-	[[ ${XT_STRICT:-0} == 1 ]] && { xt_log "XT_STRICT=1: no forwarding/neighbour workaround"; return 0; }
-	xt_log "workaround (xdp fallback on FIB miss): forwarding on in the relay, neighbours resolved"
-	in_ns "$P-relay" sysctl -qw net.ipv4.conf.all.forwarding=1 net.ipv6.conf.all.forwarding=1
-	for host in client client2 peer; do
-		in_ns "$P-relay" ping -c 1 -W 1 "${TOPO_V4[$host]}" >/dev/null 2>&1
-		in_ns "$P-relay" ping -6 -c 1 -W 1 "${TOPO_V6[$host]}" >/dev/null 2>&1
-	done
-	return 0
-}

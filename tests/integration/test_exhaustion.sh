@@ -26,7 +26,6 @@ export XTURN_TEST_MAX_CHANNELS=2
 check_start "xturnd starts (3 relay ports, quota 2, maps of 2 channels)" "$CFG"
 unset XTURN_TEST_MAX_CHANNELS
 check "the test knob is logged" grep -q "XTURN_TEST_MAX_CHANNELS=2" "$XT_LOG"
-xt_fib_workaround
 
 # echo_as USER PASSWORD CHANNEL: one client: allocate, bind CHANNEL to the echo peer, 20 datagrams.
 echo_as() {

@@ -43,7 +43,6 @@ echo_ok() { # LABEL [tc options]: a fresh client, channel echo 20/20
 
 xt_config "$CFG"
 check_start "xturnd starts" "$CFG"
-xt_fib_workaround
 in_ns "$P-relay" ip route add "$SPOOF_NET" via "$CLIENT4" dev xt-relay
 relay_mac=$(in_ns "$P-relay" ip -o link show dev xt-relay | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)
 echo_ok "before the faults"
@@ -101,7 +100,6 @@ in_ns "$P-relay" ip route replace "$SPOOF_NET" via "$CLIENT4" dev xt-relay
 sleep 1
 check "link up: xturnd still running" kill -0 "$pid"
 check "link up: XDP program still attached" xdp_attached
-xt_fib_workaround
 ok=0
 for ((i = 0; i < 10; i++)); do # bounded: the link and the neighbours settle within seconds
 	out=$(tc "${CREDS[@]}" --peer "$PEER4:$ECHO_PORT" --count 20 --recv-timeout 0.5 --timeout 1 echo)

@@ -48,7 +48,6 @@ xt_config "$CFG"
 # the legitimate client allocates anew for every run (up to 100 per flood) and never deletes
 sed -i 's/max_per_user: [0-9]*/max_per_user: 1000/' "$CFG"
 check_start "xturnd starts" "$CFG"
-xt_fib_workaround
 # Answers to the spoofed sources go to the client host, which drops them (not its addresses).
 in_ns "$P-relay" ip route add "$SPOOF_NET" via "$CLIENT4" dev xt-relay
 relay_mac=$(in_ns "$P-relay" ip -o link show dev xt-relay | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)

@@ -33,7 +33,6 @@ non_turn_ok() {
 # ---- SIGHUP: new credentials, allocations kept ----
 xt_config "$CFG" password=old-password
 check_start "xturnd starts" "$CFG"
-xt_fib_workaround
 pid=$XT_PID
 
 in_ns "$P-client" timeout 60 python3 "$TURNCLIENT" --user test --password old-password \
@@ -125,8 +124,7 @@ non_turn_ok "after kill -9"
 XT_LOG=$XT_TMP/restart.log
 xt_start "$CFG" "$XT_TMP/restart.log" >"$XT_TMP/restart.out" 2>&1
 started=$?
-known_bug "restart after kill -9: xturnd attaches over the orphaned program" \
-	"xdp loader: refuses 'already has an XDP program attached'" \
+check "restart after kill -9: xturnd attaches over the orphaned program" \
 	bash -c "grep -iE 'error|attached' '$XT_TMP/restart.out' | head -n 3; exit $started"
 if ((started != 0)); then
 	xt_log "detaching the orphaned program by hand to go on"

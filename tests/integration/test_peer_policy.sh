@@ -24,7 +24,6 @@ PEERS=(127.0.0.1:80 0.0.0.0:80 "[::]:80" "[::1]:80" "[::ffff:127.0.0.1]:80" "[::
 
 xt_config "$CFG"
 check_start "xturnd starts (allow list covers the relay's own subnet)" "$CFG"
-xt_fib_workaround
 in_ns "$P-relay" ip addr add 169.254.169.254/32 dev lo
 sentinel() { # NAME PORT ADDR...
 	local name=$1 port=$2 args=() a

@@ -21,12 +21,25 @@ bg "$P-relay" python3 "$UDP_ECHO" --bind "$RELAY4" --bind "$RELAY6" --port "$REL
 wait_for_line "$XT_TMP/relay-echo.log" listening 50 || check "relay host echo started" false
 
 xt_config "$XT_TMP/fast.yaml" fast_path=true
+# Forwarding off on the relay's NIC: the fast path cannot ask the FIB, and xturnd says so.
+in_ns "$P-relay" sysctl -qw net.ipv4.conf.all.forwarding=0 net.ipv6.conf.all.forwarding=0
+check_start "xturnd starts (fast path on, forwarding off)" "$XT_TMP/fast.yaml"
+check "forwarding off: xturnd warns that the FIB cannot answer" \
+	grep -q "forwarding is off on xt-relay" "$XT_LOG"
+xt_stop
+in_ns "$P-relay" sysctl -qw net.ipv4.conf.all.forwarding=1 net.ipv6.conf.all.forwarding=1
 check_start "xturnd starts (fast path on)" "$XT_TMP/fast.yaml"
-# First as a default host is: IP forwarding off, no neighbour entry for the peer yet.
+check "forwarding on: no warning" bash -c "! grep -q 'forwarding is off' '$XT_LOG' || \
+	[[ \$(grep -c 'forwarding is off' '$XT_LOG') == 1 ]]"
+# The peer is not in the relay's neighbour table yet: the FIB knows the route but not the MAC, so
+# the first datagrams go to user space, which resolves the neighbour and holds them meanwhile.
 out=$(tc "${CREDS[@]}" --peer "$PEER4:$ECHO_PORT" --count 5 --recv-timeout 0.3 echo)
-known_bug "fast path, forwarding off and peer not yet in the neighbour table: echo" \
-	"xdp: FIB miss falls back to swapping MACs" eq "$(kv received "$out")" 5
-xt_fib_workaround
+check "fast path, peer not yet in the neighbour table: all echoed" eq "$(kv received "$out")" 5
+out=$(tc "${CREDS[@]}" --server "$RELAY6" --peer "[$PEER6]:$ECHO_PORT" --count 5 --recv-timeout 0.3 echo)
+check "fast path v6, neighbours not yet known: all echoed" eq "$(kv received "$out")" 5
+check "fast path: unresolved next hops went to user space (user_no_neigh counted)" \
+	ge "$(metric 'xturn_xdp_packets_total{counter="user_no_neigh"}')" 1
+# From here on every neighbour is known: channel data must stay in the kernel.
 
 # ---- STUN Binding ----
 out=$(in_ns "$P-client" timeout 5 turnutils_stunclient "$RELAY4" 2>&1)
@@ -94,8 +107,7 @@ if xt_has_legacy_channels; then
 	after=$(metrics)
 	check "legacy channel 0x7FFF: all 20 datagrams echoed intact" \
 		eq "$(kv received "$out") $(kv mismatched "$out")" "20 0"
-	known_bug "legacy channel 0x7FFF: relayed in the kernel" \
-		"xdp loader and program accept only 0x4000-0x4FFF" \
+	check "legacy channel 0x7FFF: relayed in the kernel" \
 		eq $(($(relayed ebpf to_peer "$after") - $(relayed ebpf to_peer "$before"))) 2000
 fi
 
