@@ -60,13 +60,15 @@ flood() {
 		--rate "$FLOOD_RATE"
 }
 
-# legit_loop FILE STOPFILE: echo runs from client2 until STOPFILE exists (at most 100 runs).
+# legit_loop FILE STOPFILE: echo runs from client2 until STOPFILE exists (at most 100 runs). Each
+# request may take 8 s with retransmissions (RFC 8489 clients keep trying for 39.5 s): on a loaded
+# 2-core CI machine one run in a few dozen needed more than 3 s during the 200 kpps Allocate flood.
 legit_loop() {
 	local i
 	for ((i = 0; i < 100; i++)); do
 		[[ -e $2 ]] && break
 		in_ns "$P-client2" timeout 30 python3 "$TURNCLIENT" --server "$RELAY4" --user test \
-			--password test-password --timeout 3 --peer "$PEER4:$ECHO_PORT" --count 10 \
+			--password test-password --timeout 8 --peer "$PEER4:$ECHO_PORT" --count 10 \
 			--recv-timeout 1 --channel $((0x4000 + i)) echo 2>&1 |
 			tr '\n' ' ' | sed 's/$/\n/' >>"$1"
 	done
