@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "app/daemon.h"
+#include "app/iface.h"
 #include "app/version.h"
 #include "app/log.h"
 #include "app/metrics.h"
@@ -353,35 +354,6 @@ static void *worker_main(void *arg)
 
 /* ---- interface facts ---- */
 
-static int interface_mac(const char *ifname, uint8_t mac[6])
-{
-	struct ifreq ifr = { 0 };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
-		err = -errno;
-	else
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	close(fd);
-	return err;
-}
-
-static unsigned int interface_rx_queues(const char *ifname)
-{
-	char pattern[96];
-	glob_t g;
-	unsigned int n = 1;
-
-	snprintf(pattern, sizeof(pattern), "/sys/class/net/%s/queues/rx-*", ifname);
-	if (glob(pattern, 0, NULL, &g) == 0) {
-		n = (unsigned int)g.gl_pathc;
-		globfree(&g);
-	}
-	return n ? n : 1;
-}
 
 /* ---- metrics ---- */
 
@@ -510,7 +482,7 @@ static int setup_xdp(struct daemon *d)
 static int setup_workers(struct daemon *d)
 {
 	const struct xturn_config *cfg = &d->gen->cfg;
-	unsigned int queues[MAX_WORKERS], n = 0, available = interface_rx_queues(cfg->interface);
+	unsigned int queues[MAX_WORKERS], n = 0, available = iface_rx_queues(cfg->interface);
 	struct pipeline_config pc;
 	int err;
 
@@ -698,7 +670,7 @@ int daemon_run(struct xturn_config *cfg, const char *config_path)
 		       d->gen->cfg.interface);
 		goto out_fail;
 	}
-	err = interface_mac(d->gen->cfg.interface, d->mac);
+	err = iface_mac(d->gen->cfg.interface, d->mac);
 	if (err) {
 		pr_err("interface %s: reading its MAC: %s", d->gen->cfg.interface, strerror(-err));
 		goto out_fail;

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "app/iface.h"
 #include "app/xsk.h"
 #include "pkt/build.h"
 #include "pkt/csum.h"
@@ -151,13 +152,13 @@ static int xdp_setup(struct ctx *c)
 			o->dev);
 		return -EINVAL;
 	}
-	if (xdpio__rx_queues(dev) > 1) {
+	if (iface_rx_queues(dev) > 1) {
 		/* one socket on queue 0 would miss what the NIC spreads over the other queues */
 		fprintf(stderr, "xturn-load: %s has %u RX queues; --mode xdp uses one\n", dev,
-			xdpio__rx_queues(dev));
+			iface_rx_queues(dev));
 		return -EOPNOTSUPP;
 	}
-	err = xdpio__dev_mac(dev, spec.src_mac);
+	err = iface_mac(dev, spec.src_mac);
 	if (err)
 		return err;
 	for (unsigned int i = 0; i < c->n; i++)

@@ -134,8 +134,6 @@ void xdpio__close(struct xdpio *x);
 /* The interface that routes to dst (name into dev[IFNAMSIZ]) and the next hop's MAC, from the
  * kernel's route and neighbour tables (netlink). 0, -ENOENT (no neighbour entry yet), -errno. */
 int xdpio__next_hop(const struct xt_addr *dst, char *dev, uint8_t mac[6]);
-int xdpio__dev_mac(const char *dev, uint8_t mac[6]);
-unsigned int xdpio__rx_queues(const char *dev);
 
 /* The port of an open xdpio, for data.c's loops (app/xsk.h). */
 struct xsk_port *xdpio__port(struct xdpio *x);

@@ -38,35 +38,6 @@ struct xsk_port *xdpio__port(struct xdpio *x)
 	return &x->port;
 }
 
-int xdpio__dev_mac(const char *dev, uint8_t mac[6])
-{
-	struct ifreq ifr = { 0 };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
-		err = -errno;
-	else
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	close(fd);
-	return err;
-}
-
-unsigned int xdpio__rx_queues(const char *dev)
-{
-	char pattern[96];
-	glob_t g;
-	unsigned int n = 1;
-
-	snprintf(pattern, sizeof(pattern), "/sys/class/net/%s/queues/rx-*", dev);
-	if (glob(pattern, 0, NULL, &g) == 0) {
-		n = (unsigned int)g.gl_pathc;
-		globfree(&g);
-	}
-	return n ? n : 1;
-}
 
 /* ---- netlink: route and neighbour ---- */
 
