@@ -1,20 +1,53 @@
 /* pkt/csum.c — full Internet checksum computations for user space (RFC 1071, RFC 768). */
+#include <string.h>
 #include "pkt/csum.h"
 
+/* RFC 1071 §2(B): the one's-complement sum is byte-order independent, so the buffer is summed in
+ * native order, 8 bytes a load, and the folded result swapped once at the end. */
 __u32 csum_partial(const void *buf, size_t len, __u32 sum)
 {
 	const __u8 *p = buf;
-	unsigned long long acc = sum;
-	size_t i = 0;
+	unsigned long long acc = 0;
+	__u32 folded;
 
-	/* Accumulate in 64 bits so that no carry is lost over a jumbo frame; fold once at the end. */
-	for (; i + 1 < len; i += 2)
-		acc += (unsigned long long)get_be16(p + i);
-	if (len & 1)
-		acc += (unsigned long long)p[len - 1] << 8;
-	while (acc >> 32)
-		acc = (acc & 0xFFFFFFFFull) + (acc >> 32);
-	/* Keep it below 2^31 so that callers can keep adding words without overflow. */
+	for (; len >= 8; p += 8, len -= 8) {
+		unsigned long long w;
+
+		memcpy(&w, p, 8);
+		acc += (w & 0xFFFFFFFFull) + (w >> 32); /* < 2^33 per step: no overflow in 2^31 */
+	}
+	if (len >= 4) {
+		__u32 w;
+
+		memcpy(&w, p, 4);
+		acc += w;
+		p += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		__u16 w;
+
+		memcpy(&w, p, 2);
+		acc += w;
+		p += 2;
+		len -= 2;
+	}
+	if (len) { /* the last byte is the high half of a zero-padded word (RFC 1071 §4.1) */
+		__u16 w = 0;
+
+		memcpy(&w, p, 1);
+		acc += w;
+	}
+	acc = (acc & 0xFFFFFFFFull) + (acc >> 32);
+	acc = (acc & 0xFFFFFFFFull) + (acc >> 32);
+	folded = (__u32)((acc & 0xFFFF) + (acc >> 16));
+	folded = (folded & 0xFFFF) + (folded >> 16);
+	folded = (folded & 0xFFFF) + (folded >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	folded = ((folded & 0xFF) << 8) | (folded >> 8);
+#endif
+	/* Keep the result small so that callers can go on adding words without overflow. */
+	acc = (unsigned long long)sum + folded;
 	acc = (acc & 0xFFFF) + (acc >> 16);
 	acc = (acc & 0xFFFF) + (acc >> 16);
 	return (__u32)acc;
