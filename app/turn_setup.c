@@ -97,6 +97,7 @@ int turn_setup__init(struct turn_setup *ts, const struct xturn_config *cfg)
 	t->max_per_user = cfg->allocations.max_per_user;
 	t->max_total = cfg->allocations.max_total;
 	t->legacy_channels = cfg->allocations.legacy_channels;
+	t->bandwidth_bps = cfg->allocations.bandwidth_bps;
 	t->deny_default = cfg->peers.deny_default;
 	t->deny = ts->deny;
 	t->n_deny = cfg->peers.n_deny;

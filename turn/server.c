@@ -69,6 +69,8 @@ struct turn_alloc {
 	uint16_t addr_err;
 	uint8_t token[8];
 	uint16_t nperm, nchan;
+	uint64_t quota_tokens;	/* bytes the bucket holds (bandwidth_bps) */
+	uint64_t quota_last_ms; /* last refill; 0 = never (the bucket starts full) */
 };
 
 struct turn_perm {
@@ -137,6 +139,8 @@ struct turn_server {
 	uint32_t default_lifetime, max_lifetime, max_per_user, max_total;
 	uint16_t port_min, port_max;
 	uint16_t channel_max; /* STUN_CHANNEL_MAX, or STUN_CHANNEL_LEGACY_MAX for RFC 5766 clients */
+	uint64_t bandwidth_bps; /* 0 = unlimited */
+	uint64_t now_ms;	/* of the input being handled (the quota's clock) */
 
 	struct relay relays[TURN_MAX_RELAY_ADDRS];
 	unsigned int n_relays, rr;
@@ -1362,6 +1366,33 @@ static void handle_channel_bind(struct req *r)
 
 /* ----------------------------------------------------------- relaying ---- */
 
+/* Takes len bytes from a's token bucket; false (counted) when it holds fewer. Refilled at
+ * bandwidth_bps from the input's time, up to one second's worth. */
+static bool quota_take(struct turn_server *s, struct turn_alloc *a, size_t len)
+{
+	uint64_t burst = s->bandwidth_bps, elapsed;
+
+	if (!burst)
+		return true;
+	if (!a->quota_last_ms) {
+		a->quota_tokens = burst;
+	} else if (s->now_ms > a->quota_last_ms) {
+		elapsed = s->now_ms - a->quota_last_ms;
+		/* elapsed * rate can exceed 64 bits only after a burst's worth: cap first */
+		if (elapsed >= 1000 || a->quota_tokens + elapsed * burst / 1000 > burst)
+			a->quota_tokens = burst;
+		else
+			a->quota_tokens += elapsed * burst / 1000;
+	}
+	a->quota_last_ms = s->now_ms ? s->now_ms : 1;
+	if (a->quota_tokens < len) {
+		s->st.drops[TURN_DROP_QUOTA]++;
+		return false;
+	}
+	a->quota_tokens -= len;
+	return true;
+}
+
 static int deliver_to_client(struct turn_server *s, struct turn_alloc *a,
 			     const struct xt_addr *peer, const uint8_t *data, size_t len,
 			     struct turn_actions *out);
@@ -1374,6 +1405,8 @@ static int relay_to_peer(struct turn_server *s, struct turn_alloc *a, const stru
 	int f = fam_idx(peer->family);
 	struct xt_addr from;
 
+	if (!quota_take(s, a, len))
+		return 0;
 	if (hairpin) {
 		bool own;
 		struct turn_alloc *t = own_target(s, peer, &own);
@@ -1389,6 +1422,8 @@ static int relay_to_peer(struct turn_server *s, struct turn_alloc *a, const stru
 		rc = deliver_to_client(s, t, &from, data, len, out);
 		if (!rc)
 			s->st.hairpin_packets++;
+		else if (s->bandwidth_bps) /* nothing done: the input comes again */
+			a->quota_tokens += len;
 		return rc;
 	}
 	relay_addr_of(s, a, f, &from);
@@ -1479,6 +1514,8 @@ static int deliver_to_client(struct turn_server *s, struct turn_alloc *a,
 			s->st.drops[TURN_DROP_TOO_BIG]++;
 			return 0;
 		}
+		if (!quota_take(s, a, len))
+			return 0;
 		x = act(out, TURN_ACT_SEND);
 		x->send.from = a->local;
 		x->send.to = a->client;
@@ -1500,6 +1537,8 @@ static int deliver_to_client(struct turn_server *s, struct turn_alloc *a,
 		}
 		if (need > out->arena_cap - out->arena_len)
 			return -ENOBUFS;
+		if (!quota_take(s, a, len))
+			return 0;
 		memcpy(txid, &t0, 8);
 		memcpy(txid + 8, &t1, 4);
 		stun_builder__begin(&b, out->arena + out->arena_len,
@@ -1605,6 +1644,7 @@ int turn_server__input_client(struct turn_server *s, uint64_t now_ms, const stru
 
 	if (!s || !addr_ok(local) || !addr_ok(client) || (!data && len) || !out)
 		return -EINVAL;
+	s->now_ms = now_ms;
 	flush(s, out);
 	if (pending(s) || room(out) < 4)
 		return -ENOBUFS;
@@ -1645,6 +1685,7 @@ int turn_server__input_peer(struct turn_server *s, uint64_t now_ms, const struct
 
 	if (!s || !addr_ok(relay) || !addr_ok(peer) || (!data && len) || !out)
 		return -EINVAL;
+	s->now_ms = now_ms;
 	flush(s, out);
 	if (pending(s) || room(out) < 4)
 		return -ENOBUFS;
@@ -1743,6 +1784,7 @@ static int apply_config(struct turn_server *s, const struct turn_server_config *
 		s->max_lifetime = s->default_lifetime;
 	s->max_per_user = cfg->max_per_user;
 	s->channel_max = cfg->legacy_channels ? STUN_CHANNEL_LEGACY_MAX : STUN_CHANNEL_MAX;
+	s->bandwidth_bps = cfg->bandwidth_bps;
 	s->auth = cfg->auth;
 	s->nonce.lifetime = cfg->nonce_lifetime ? cfg->nonce_lifetime : 3600;
 	s->nonce.features = cfg->password_algorithms ? AUTH_FEATURE_PASSWORD_ALGORITHMS : 0;
@@ -1945,7 +1987,7 @@ const char *turn_drop_reason_name(enum turn_drop_reason r)
 {
 	static const char *const names[TURN_DROP__COUNT] = {
 		"malformed", "not_request", "no_allocation", "unknown_channel", "no_permission",
-		"self",	     "policy",	    "family",	     "too_big",
+		"self",	     "policy",	    "family",	     "too_big",	      "quota",
 	};
 	return (unsigned int)r < TURN_DROP__COUNT ? names[r] : "?";
 }

@@ -56,6 +56,10 @@ struct turn_server_config {
 	uint32_t max_per_user;	   /* allocations per username (486); 0 = unlimited */
 	uint32_t max_total; /* allocations in the server (508); 0 = 100000; sizes the tables */
 	bool legacy_channels; /* ChannelBind accepts 0x4000-0x7FFF (RFC 5766), not only 0x4FFF */
+	/* Per-allocation token bucket on data relayed here (both directions together), bytes/s with
+	 * a burst of one second's worth; 0 = unlimited. The XDP fast path keeps its own bucket with
+	 * the same rate for what it relays (allocations.bandwidth). */
+	uint64_t bandwidth_bps;
 
 	/* Peer policy: deny_default adds the built-in list (turn_policy_default_deny()); allow
 	 * punches holes in deny. Evaluated on canonical addresses (IPv4-mapped/compatible, NAT64).
@@ -193,6 +197,7 @@ enum turn_drop_reason {
 	TURN_DROP_POLICY,	   /* peer refused by the deny list (Send indication) */
 	TURN_DROP_FAMILY,	   /* Send to a peer of a family the allocation has no relay for */
 	TURN_DROP_TOO_BIG,	   /* Data indication would exceed 65535 or the arena */
+	TURN_DROP_QUOTA,	   /* the allocation is over its bandwidth quota */
 	TURN_DROP__COUNT
 };
 

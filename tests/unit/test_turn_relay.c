@@ -401,6 +401,46 @@ static void test_channel_legacy_numbers(void)
 	th_teardown(&T);
 }
 
+static void bandwidth_1000(struct turn_server_config *cfg)
+{
+	cfg->bandwidth_bps = 1000;
+}
+
+/* allocations.bandwidth in user space: one bucket per allocation for both directions, a second's
+ * worth of burst, refilled by the input clock; over quota is dropped and counted. */
+static void test_bandwidth_quota(void)
+{
+	static uint8_t cd[4 + 600] = { 0x40, 0x01, 0x02, 0x58 };
+	static const uint8_t reply[300] = { 1 };
+
+	setup_alloc(bandwidth_1000);
+	th_bind(&T, &C, 0x4001, &P1);
+	th_input_client(&T, &C, cd, sizeof(cd)); /* 1000 -> 400 */
+	CU_ASSERT(sent(&REAL_RELAY, &P1, cd + 4, 600));
+	th_input_peer(&T, &REAL_RELAY, &P1, reply, sizeof(reply)); /* 400 -> 100 */
+	CU_ASSERT_EQUAL(T.out.n, 1);
+	th_input_client(&T, &C, cd, sizeof(cd));
+	CU_ASSERT_EQUAL(T.out.n, 0);
+	CU_ASSERT_EQUAL(drops(TURN_DROP_QUOTA), 1);
+	th_input_peer(&T, &REAL_RELAY, &P1, reply, sizeof(reply));
+	CU_ASSERT_EQUAL(T.out.n, 0);
+	CU_ASSERT_EQUAL(drops(TURN_DROP_QUOTA), 2);
+	th_tick(&T, T.now + 499); /* 100 + 499 = 599 < 600 */
+	th_input_client(&T, &C, cd, sizeof(cd));
+	CU_ASSERT_EQUAL(T.out.n, 0);
+	th_tick(&T, T.now + 1); /* 600 */
+	th_input_client(&T, &C, cd, sizeof(cd));
+	CU_ASSERT(sent(&REAL_RELAY, &P1, cd + 4, 600));
+	th_tick(&T, T.now + 60000); /* refills to the burst, not beyond */
+	th_input_client(&T, &C, cd, sizeof(cd));
+	CU_ASSERT_EQUAL(T.out.n, 1);
+	th_input_client(&T, &C, cd, sizeof(cd));
+	CU_ASSERT_EQUAL(T.out.n, 0);
+	CU_ASSERT_EQUAL(drops(TURN_DROP_QUOTA), 4);
+	CU_ASSERT_STRING_EQUAL(turn_drop_reason_name(TURN_DROP_QUOTA), "quota");
+	th_teardown(&T);
+}
+
 static void test_channel_data_both_ways(void)
 {
 	uint8_t cd[16] = { 0x40, 0x01, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o', 0, 0, 0 };
@@ -802,7 +842,8 @@ int test_turn_relay_register(void)
 
 	if (!s)
 		return -1;
-	return !CU_add_test(s, "channel: RFC 5766 numbers only when configured",
+	return !CU_add_test(s, "bandwidth quota per allocation", test_bandwidth_quota) ||
+	       !CU_add_test(s, "channel: RFC 5766 numbers only when configured",
 			    test_channel_legacy_numbers) ||
 	       !CU_add_test(s, "permission: Send and Data indications",
 			    test_permission_send_and_data) ||
