@@ -45,7 +45,7 @@ xt_cleanup() {
 xt_init() {
 	XT_BUILD=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
 	XTURND=$XT_BUILD/xturnd
-	P=xtD$$
+	P=${XT_PREFIX:-xtD}$$ # XT_PREFIX: a test family's own namespace prefix
 	XT_TMP=$(mktemp -d /tmp/xt-integ.XXXXXX)
 	trap xt_cleanup EXIT
 	trap 'exit 130' INT TERM
@@ -271,6 +271,26 @@ wait_for_line() {
 
 # tc ARGS...: turnclient.py in the client namespace, bounded by timeout(1).
 tc() { in_ns "$P-client" timeout 60 python3 "$TURNCLIENT" "$@"; }
+
+# start_relay_host_echo: a kernel UDP echo on the relay host itself, on RELAY_ECHO_PORT (7777: outside
+# the listen port and the relay range), to show that non-TURN traffic still reaches its kernel.
+RELAY_ECHO_PORT=7777
+start_relay_host_echo() {
+	bg "$P-relay" python3 "$UDP_ECHO" --bind "$RELAY4" --bind "$RELAY6" --port "$RELAY_ECHO_PORT" \
+		--max-seconds 600 >"$XT_TMP/relay-echo.log" 2>&1
+	wait_for_line "$XT_TMP/relay-echo.log" listening 50 || check "relay host echo started" false
+}
+
+# non_turn_ok LABEL: plain UDP to the relay host's echo and ICMP, v4 and v6, reach its kernel.
+non_turn_ok() {
+	local addr out
+	for addr in "$RELAY4" "[$RELAY6]"; do
+		out=$(tc --peer "$addr:$RELAY_ECHO_PORT" --count 3 --recv-timeout 1 udp)
+		check "$1: UDP to $addr:$RELAY_ECHO_PORT reaches the relay host" eq "$(kv received "$out")" 3
+	done
+	check "$1: ICMP echo to $RELAY4" in_ns "$P-client" ping -c 2 -i 0.2 -W 1 "$RELAY4"
+	check "$1: ICMPv6 echo to $RELAY6" in_ns "$P-client" ping -6 -c 2 -i 0.2 -W 1 "$RELAY6"
+}
 
 # xdp_attached: true when xt-relay carries an XDP program.
 xdp_attached() { in_ns "$P-relay" ip link show dev xt-relay | grep -q 'xdp'; }

@@ -11,7 +11,7 @@
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 # this test's namespaces carry its own prefix (lib.sh's xt_init names them xtD<pid>)
-eval "$(declare -f xt_init | sed 's/P=xtD\$\$/P=xtG$$/')"
+XT_PREFIX=xtG
 xt_init "${1:?usage: test_exhaustion.sh BUILD_DIR}"
 
 CFG=$XT_TMP/xturnd.yaml

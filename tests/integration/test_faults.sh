@@ -12,28 +12,16 @@
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 # this test's namespaces carry its own prefix (lib.sh's xt_init names them xtD<pid>)
-eval "$(declare -f xt_init | sed 's/P=xtD\$\$/P=xtG$$/')"
+XT_PREFIX=xtG
 xt_init "${1:?usage: test_faults.sh BUILD_DIR}"
 
 CFG=$XT_TMP/xturnd.yaml
-RELAY_ECHO_PORT=7777
 CREDS=(--user test --password test-password)
 SPOOF_NET=198.19.0.0/16
 
 start_echo_peer || check "echo peer started" false
-bg "$P-relay" python3 "$UDP_ECHO" --bind "$RELAY4" --bind "$RELAY6" --port "$RELAY_ECHO_PORT" \
-	--max-seconds 600 >"$XT_TMP/relay-echo.log" 2>&1
-wait_for_line "$XT_TMP/relay-echo.log" listening 50 || check "relay host echo started" false
+start_relay_host_echo
 
-non_turn_ok() {
-	local addr out
-	for addr in "$RELAY4" "[$RELAY6]"; do
-		out=$(tc --peer "$addr:$RELAY_ECHO_PORT" --count 3 --recv-timeout 1 udp)
-		check "$1: UDP to $addr:$RELAY_ECHO_PORT reaches the relay host" eq "$(kv received "$out")" 3
-	done
-	check "$1: ICMP echo to $RELAY4" in_ns "$P-client" ping -c 2 -i 0.2 -W 1 "$RELAY4"
-	check "$1: ICMPv6 echo to $RELAY6" in_ns "$P-client" ping -6 -c 2 -i 0.2 -W 1 "$RELAY6"
-}
 echo_ok() { # LABEL [tc options]: a fresh client, channel echo 20/20
 	local label=$1 out
 	shift

@@ -10,25 +10,11 @@ set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 xt_init "${1:?usage: test_lifecycle.sh BUILD_DIR}"
 
-RELAY_ECHO_PORT=7777
 CFG=$XT_TMP/xturnd.yaml
 LOG=$XT_TMP/xturnd.log
 
 start_echo_peer || check "echo peer started" false
-bg "$P-relay" python3 "$UDP_ECHO" --bind "$RELAY4" --bind "$RELAY6" --port "$RELAY_ECHO_PORT" \
-	--max-seconds 600 >"$XT_TMP/relay-echo.log" 2>&1
-wait_for_line "$XT_TMP/relay-echo.log" listening 50 || check "relay host echo started" false
-
-# non_turn_ok LABEL: plain UDP to a kernel socket on the relay and ICMP, v4 and v6.
-non_turn_ok() {
-	local addr out
-	for addr in "$RELAY4" "[$RELAY6]"; do
-		out=$(tc --peer "$addr:$RELAY_ECHO_PORT" --count 3 --recv-timeout 1 udp)
-		check "$1: UDP to $addr:$RELAY_ECHO_PORT reaches the relay host" eq "$(kv received "$out")" 3
-	done
-	check "$1: ICMP echo to $RELAY4" in_ns "$P-client" ping -c 2 -i 0.2 -W 1 "$RELAY4"
-	check "$1: ICMPv6 echo to $RELAY6" in_ns "$P-client" ping -6 -c 2 -i 0.2 -W 1 "$RELAY6"
-}
+start_relay_host_echo
 
 # ---- SIGHUP: new credentials, allocations kept ----
 xt_config "$CFG" password=old-password

@@ -12,13 +12,10 @@ source "$(dirname "$0")/lib.sh"
 xt_init "${1:?usage: test_relay.sh BUILD_DIR}"
 
 CREDS=(--user test --password test-password)
-RELAY_ECHO_PORT=7777 # a port outside the listen port and the relay range: the kernel's own
 UCLIENT_PORT=3480
 
 start_echo_peer || check "echo peer started" false
-bg "$P-relay" python3 "$UDP_ECHO" --bind "$RELAY4" --bind "$RELAY6" --port "$RELAY_ECHO_PORT" \
-	--max-seconds 600 >"$XT_TMP/relay-echo.log" 2>&1
-wait_for_line "$XT_TMP/relay-echo.log" listening 50 || check "relay host echo started" false
+start_relay_host_echo
 
 xt_config "$XT_TMP/fast.yaml" fast_path=true
 # Forwarding off on the relay's NIC: the fast path cannot ask the FIB, and xturnd says so.
