@@ -710,6 +710,22 @@ out_fail:
 
 /* ---- metrics rendering ---- */
 
+/* One counter family by path (ebpf, userspace) and direction (to_peer, to_client). */
+static void relayed_metric(struct metrics_text *t, const char *name, const char *help,
+			   uint64_t ebpf_to_peer, uint64_t ebpf_to_client, uint64_t user_to_peer,
+			   uint64_t user_to_client)
+{
+	metrics_text__header(t, name, "counter", help);
+	metrics_text__printf(t, "%s{path=\"ebpf\",direction=\"to_peer\"} %llu\n", name,
+			     (unsigned long long)ebpf_to_peer);
+	metrics_text__printf(t, "%s{path=\"ebpf\",direction=\"to_client\"} %llu\n", name,
+			     (unsigned long long)ebpf_to_client);
+	metrics_text__printf(t, "%s{path=\"userspace\",direction=\"to_peer\"} %llu\n", name,
+			     (unsigned long long)user_to_peer);
+	metrics_text__printf(t, "%s{path=\"userspace\",direction=\"to_client\"} %llu\n", name,
+			     (unsigned long long)user_to_client);
+}
+
 static void render_metrics(void *ctx, struct metrics_text *t)
 {
 	struct daemon *d = ctx;
@@ -718,7 +734,6 @@ static void render_metrics(void *ctx, struct metrics_text *t)
 	struct pipeline_stats ps = { 0 };
 	struct neigh_stats ns;
 	struct daemon_stats ds;
-	uint64_t ebpf_bytes = 0, ebpf_packets = 0;
 
 	pthread_mutex_lock(&d->server_lock);
 	turn_server__stats(d->server, &ts);
@@ -758,43 +773,28 @@ static void render_metrics(void *ctx, struct metrics_text *t)
 					turn_stat_result_code((enum turn_stat_result)r),
 					(unsigned long long)ts.requests[m][r]);
 
-	ebpf_bytes = xs[XT_STAT_RELAY_C2P_V4].bytes + xs[XT_STAT_RELAY_C2P_V6].bytes +
-		     xs[XT_STAT_RELAY_P2C_V4].bytes + xs[XT_STAT_RELAY_P2C_V6].bytes;
-	ebpf_packets = xs[XT_STAT_RELAY_C2P_V4].packets + xs[XT_STAT_RELAY_C2P_V6].packets +
-		       xs[XT_STAT_RELAY_P2C_V4].packets + xs[XT_STAT_RELAY_P2C_V6].packets;
-	metrics_text__header(t, "xturn_data_relayed_bytes_total", "counter",
-			     "Application bytes relayed, by path (ebpf = in the kernel, "
-			     "userspace = AF_XDP) and direction.");
-	metrics_text__printf(t, "xturn_data_relayed_bytes_total{path=\"ebpf\",direction=\"to_peer\"} %llu\n",
-			     (unsigned long long)(xs[XT_STAT_RELAY_C2P_V4].bytes +
-						  xs[XT_STAT_RELAY_C2P_V6].bytes));
-	metrics_text__printf(t, "xturn_data_relayed_bytes_total{path=\"ebpf\",direction=\"to_client\"} %llu\n",
-			     (unsigned long long)(xs[XT_STAT_RELAY_P2C_V4].bytes +
-						  xs[XT_STAT_RELAY_P2C_V6].bytes));
-	metrics_text__printf(t, "xturn_data_relayed_bytes_total{path=\"userspace\",direction=\"to_peer\"} %llu\n",
-			     (unsigned long long)ts.to_peer_bytes);
-	metrics_text__printf(t, "xturn_data_relayed_bytes_total{path=\"userspace\",direction=\"to_client\"} %llu\n",
-			     (unsigned long long)ts.to_client_bytes);
-	metrics_text__header(t, "xturn_data_relayed_packets_total", "counter",
-			     "Datagrams relayed, by path and direction.");
-	metrics_text__printf(t, "xturn_data_relayed_packets_total{path=\"ebpf\",direction=\"to_peer\"} %llu\n",
-			     (unsigned long long)(xs[XT_STAT_RELAY_C2P_V4].packets +
-						  xs[XT_STAT_RELAY_C2P_V6].packets));
-	metrics_text__printf(t, "xturn_data_relayed_packets_total{path=\"ebpf\",direction=\"to_client\"} %llu\n",
-			     (unsigned long long)(xs[XT_STAT_RELAY_P2C_V4].packets +
-						  xs[XT_STAT_RELAY_P2C_V6].packets));
-	metrics_text__printf(t, "xturn_data_relayed_packets_total{path=\"userspace\",direction=\"to_peer\"} %llu\n",
-			     (unsigned long long)ts.to_peer_packets);
-	metrics_text__printf(t, "xturn_data_relayed_packets_total{path=\"userspace\",direction=\"to_client\"} %llu\n",
-			     (unsigned long long)ts.to_client_packets);
+	relayed_metric(t, "xturn_data_relayed_bytes_total",
+		       "Application bytes relayed, by path (ebpf = in the kernel, userspace = AF_XDP) "
+		       "and direction.",
+		       xs[XT_STAT_RELAY_C2P_V4].bytes + xs[XT_STAT_RELAY_C2P_V6].bytes,
+		       xs[XT_STAT_RELAY_P2C_V4].bytes + xs[XT_STAT_RELAY_P2C_V6].bytes,
+		       ts.to_peer_bytes, ts.to_client_bytes);
+	relayed_metric(t, "xturn_data_relayed_packets_total",
+		       "Datagrams relayed, by path and direction.",
+		       xs[XT_STAT_RELAY_C2P_V4].packets + xs[XT_STAT_RELAY_C2P_V6].packets,
+		       xs[XT_STAT_RELAY_P2C_V4].packets + xs[XT_STAT_RELAY_P2C_V6].packets,
+		       ts.to_peer_packets, ts.to_client_packets);
 	/* The names the inspiring relay uses, for dashboards built on them. */
 	metrics_text__header(t, "data_relayed_ebpf_bytes", "counter", "Bytes relayed in the kernel.");
-	metrics_text__printf(t, "data_relayed_ebpf_bytes %llu\n", (unsigned long long)ebpf_bytes);
+	metrics_text__printf(t, "data_relayed_ebpf_bytes %llu\n",
+			     (unsigned long long)(xs[XT_STAT_RELAY_C2P_V4].bytes +
+						  xs[XT_STAT_RELAY_C2P_V6].bytes +
+						  xs[XT_STAT_RELAY_P2C_V4].bytes +
+						  xs[XT_STAT_RELAY_P2C_V6].bytes));
 	metrics_text__header(t, "data_relayed_userspace_bytes", "counter",
 			     "Bytes relayed in user space.");
 	metrics_text__printf(t, "data_relayed_userspace_bytes %llu\n",
 			     (unsigned long long)(ts.to_peer_bytes + ts.to_client_bytes));
-	(void)ebpf_packets;
 
 	metrics_text__header(t, "xturn_xdp_packets_total", "counter",
 			     "XDP program verdicts and events, by counter (see xdp/maps.h).");
