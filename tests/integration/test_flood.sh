@@ -49,7 +49,9 @@ fi
 
 start_echo_peer || check "echo peer started" false
 xt_config "$CFG"
-# the legitimate client allocates anew for every run (up to 100 per flood) and never deletes
+# the legitimate client allocates anew for every run (up to 100 per flood); it deletes each
+# allocation at the end (--delete), or a later run whose ephemeral port happened to be the same would
+# be answered 437 (the 5-tuple still has an allocation), as seen once in CI
 sed -i 's/max_per_user: [0-9]*/max_per_user: 1000/' "$CFG"
 check_start "xturnd starts" "$CFG"
 # Answers to the spoofed sources go to the client host, which drops them (not its addresses).
@@ -75,7 +77,7 @@ legit_loop() {
 		[[ -e $2 ]] && break
 		in_ns "$P-client2" timeout 30 python3 "$TURNCLIENT" --server "$RELAY4" --user test \
 			--password test-password --timeout 8 --peer "$PEER4:$ECHO_PORT" --count 10 \
-			--recv-timeout 1 --channel $((0x4000 + i)) echo 2>&1 |
+			--recv-timeout 1 --channel $((0x4000 + i)) --delete echo 2>&1 |
 			tr '\n' ' ' | sed 's/$/\n/' >>"$1"
 	done
 }

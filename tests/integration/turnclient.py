@@ -514,6 +514,8 @@ def scenario_echo(a):
     out(relayed=fmt_addr(c.relayed[0]))
     s, r, bs, br, bad = exchange(send, recv, a.count, a.size, "echo", a.recv_timeout)
     out(sent=s, received=r, bytes_sent=bs, bytes_received=br, mismatched=bad)
+    if a.delete:
+        out(delete_lifetime=c.refresh(0))
 
 
 def scenario_hairpin(a):
@@ -630,7 +632,7 @@ def main(argv=None):
     p.add_argument("--family", type=int, choices=(4, 6), help="REQUESTED-ADDRESS-FAMILY")
     p.add_argument("--additional", type=int, choices=(6,), help="ADDITIONAL-ADDRESS-FAMILY")
     p.add_argument("--lifetime", type=int)
-    p.add_argument("--delete", action="store_true", help="allocate: delete with Refresh(0)")
+    p.add_argument("--delete", action="store_true", help="allocate, echo: delete with Refresh(0)")
     p.add_argument("--peer", help="peer address:port (echo, permission, hold, udp)")
     p.add_argument("--mode", choices=("channel", "indication"), default="channel")
     p.add_argument("--channel", type=lambda s: int(s, 0), default=0x4001)
