@@ -628,9 +628,11 @@ static int control_loop(struct daemon *d)
 			reload(d);
 		}
 		neigh_cache__poll(d->neigh);
-		/* The fast path caches FIB answers: a changed route or MAC must not wait them out. */
+		/* The fast path caches FIB answers: a changed route or MAC must not wait them out,
+		 * and no answer outlives its lifetime (the program reads no clock for it). */
 		if (neigh_cache__take_changed(d->neigh))
 			xdp_relay__flush_fib_cache(d->xdp);
+		xdp_relay__age_fib_cache(d->xdp, (__u64)monotonic_ms());
 		control_tick(d);
 	}
 	pr_info("stopping: detaching XDP from %s", d->gen->cfg.interface);

@@ -25,6 +25,8 @@ struct xdp_relay {
 	int ifindex;
 	enum xdp_relay_mode mode;
 	__u32 attach_flags;
+	__u16 fib_cache_ms; /* of the config last stored */
+	__u64 fib_aged_ms;  /* when xdp_relay__age_fib_cache last moved fib_gen on */
 	void (*log)(enum xdp_relay_log_level level, const char *msg);
 };
 
@@ -108,8 +110,10 @@ struct xdp_relay *xdp_relay__open(const struct xdp_relay_opts *opts)
 		goto out_free;
 	}
 	if (opts->max_channels) {
-		bpf_map__set_max_entries(r->skel->maps.chan_by_client, opts->max_channels);
-		bpf_map__set_max_entries(r->skel->maps.chan_by_peer, opts->max_channels);
+		bpf_map__set_max_entries(r->skel->maps.chan4_by_client, opts->max_channels);
+		bpf_map__set_max_entries(r->skel->maps.chan6_by_client, opts->max_channels);
+		bpf_map__set_max_entries(r->skel->maps.chan4_by_peer, opts->max_channels);
+		bpf_map__set_max_entries(r->skel->maps.chan6_by_peer, opts->max_channels);
 	}
 	if (opts->max_quotas)
 		bpf_map__set_max_entries(r->skel->maps.quota, opts->max_quotas);
@@ -382,6 +386,7 @@ static int store_config(struct xdp_relay *r, const struct xt_config *cfg)
 	err = bpf_map__update_elem(r->skel->maps.config, &key, sizeof(key), &next, sizeof(next), 0);
 	if (err)
 		return fail(err, "cannot store the XDP config: %s", strerror(-err));
+	r->fib_cache_ms = get_be16(next.fib_cache_ms);
 	return 0;
 }
 
@@ -406,6 +411,14 @@ int xdp_relay__flush_fib_cache(struct xdp_relay *r)
 	return err ? err : store_config(r, &cfg);
 }
 
+int xdp_relay__age_fib_cache(struct xdp_relay *r, __u64 now_ms)
+{
+	if (!r->fib_cache_ms || now_ms - r->fib_aged_ms < r->fib_cache_ms)
+		return 0;
+	r->fib_aged_ms = now_ms;
+	return xdp_relay__flush_fib_cache(r);
+}
+
 int xdp_relay__get_config(struct xdp_relay *r, struct xt_config *cfg)
 {
 	__u32 key = 0;
@@ -417,30 +430,71 @@ int xdp_relay__get_config(struct xdp_relay *r, struct xt_config *cfg)
 
 /* ---- fast path ---- */
 
-static void binding_keys(const struct fastpath_binding *b, struct xt_chan_client_key *ck,
-			 struct xt_chan_client_val *cv, struct xt_chan_peer_key *pk,
-			 struct xt_chan_peer_val *pv)
+/* The keys of a binding: its client side (by the client's family) and its peer side. */
+struct binding_keys {
+	void *client, *peer;
+	size_t client_size, peer_size;
+	struct bpf_map *client_map, *peer_map;
+	union {
+		struct xt_chan4_client_key v4;
+		struct xt_chan6_client_key v6;
+	} ck;
+	union {
+		struct xt_chan4_peer_key v4;
+		struct xt_chan6_peer_key v6;
+	} pk;
+};
+
+static void binding_keys(struct xdp_relay *r, const struct fastpath_binding *b,
+			 struct binding_keys *k)
 {
-	memset(ck, 0, sizeof(*ck));
-	memset(pk, 0, sizeof(*pk));
-	ck->client = b->client;
-	ck->listen = b->listen;
-	put_be16(ck->channel, b->channel);
-	pk->peer = b->peer;
-	pk->relay = b->relay;
-	if (cv) {
-		memset(cv, 0, sizeof(*cv));
-		cv->peer = b->peer;
-		cv->relay = b->relay;
-		put_be32(cv->alloc_id, b->alloc_id);
+	memset(k, 0, sizeof(*k));
+	if (b->client.family == XT_AF_INET6) {
+		memcpy(k->ck.v6.client, b->client.ip, 16);
+		memcpy(k->ck.v6.listen, b->listen.ip, 16);
+		memcpy(k->ck.v6.client_port, b->client.port, 2);
+		put_be16(k->ck.v6.channel, b->channel);
+		k->client_size = sizeof(k->ck.v6);
+		k->client_map = r->skel->maps.chan6_by_client;
+	} else {
+		memcpy(k->ck.v4.client, b->client.ip, 4);
+		memcpy(k->ck.v4.listen, b->listen.ip, 4);
+		memcpy(k->ck.v4.client_port, b->client.port, 2);
+		put_be16(k->ck.v4.channel, b->channel);
+		k->client_size = sizeof(k->ck.v4);
+		k->client_map = r->skel->maps.chan4_by_client;
 	}
-	if (pv) {
-		memset(pv, 0, sizeof(*pv));
-		pv->client = b->client;
-		pv->listen = b->listen;
-		put_be16(pv->channel, b->channel);
-		put_be32(pv->alloc_id, b->alloc_id);
+	if (b->peer.family == XT_AF_INET6) {
+		memcpy(k->pk.v6.peer, b->peer.ip, 16);
+		memcpy(k->pk.v6.relay, b->relay.ip, 16);
+		memcpy(k->pk.v6.peer_port, b->peer.port, 2);
+		memcpy(k->pk.v6.relay_port, b->relay.port, 2);
+		k->peer_size = sizeof(k->pk.v6);
+		k->peer_map = r->skel->maps.chan6_by_peer;
+	} else {
+		memcpy(k->pk.v4.peer, b->peer.ip, 4);
+		memcpy(k->pk.v4.relay, b->relay.ip, 4);
+		memcpy(k->pk.v4.peer_port, b->peer.port, 2);
+		memcpy(k->pk.v4.relay_port, b->relay.port, 2);
+		k->peer_size = sizeof(k->pk.v4);
+		k->peer_map = r->skel->maps.chan4_by_peer;
 	}
+	k->client = &k->ck;
+	k->peer = &k->pk;
+}
+
+static void binding_values(const struct fastpath_binding *b, struct xt_chan_client_val *cv,
+			   struct xt_chan_peer_val *pv)
+{
+	memset(cv, 0, sizeof(*cv));
+	cv->peer = b->peer;
+	cv->relay = b->relay;
+	put_be32(cv->alloc_id, b->alloc_id);
+	memset(pv, 0, sizeof(*pv));
+	pv->client = b->client;
+	pv->listen = b->listen;
+	put_be16(pv->channel, b->channel);
+	put_be32(pv->alloc_id, b->alloc_id);
 }
 
 static bool addr_valid(const struct xt_addr *a)
@@ -461,9 +515,8 @@ static int map_full(int err)
 
 int fastpath__install(struct xdp_relay *r, const struct fastpath_binding *b)
 {
-	struct xt_chan_client_key ck;
+	struct binding_keys k;
 	struct xt_chan_client_val cv;
-	struct xt_chan_peer_key pk;
 	struct xt_chan_peer_val pv;
 	int err;
 
@@ -471,31 +524,29 @@ int fastpath__install(struct xdp_relay *r, const struct fastpath_binding *b)
 	    !addr_valid(&b->relay) || b->client.family != b->listen.family ||
 	    b->peer.family != b->relay.family || b->channel < 0x4000 || b->channel > 0x7FFF)
 		return fail(-EINVAL, "malformed channel binding (channel 0x%x)", b->channel);
-	binding_keys(b, &ck, &cv, &pk, &pv);
-	err = bpf_map__update_elem(r->skel->maps.chan_by_client, &ck, sizeof(ck), &cv, sizeof(cv),
-				   BPF_ANY);
+	binding_keys(r, b, &k);
+	binding_values(b, &cv, &pv);
+	err = bpf_map__update_elem(k.client_map, k.client, k.client_size, &cv, sizeof(cv), BPF_ANY);
 	if (err)
-		return fail(map_full(err), "cannot install channel 0x%x (chan_by_client): %s",
-			    b->channel, strerror(-err));
-	err = bpf_map__update_elem(r->skel->maps.chan_by_peer, &pk, sizeof(pk), &pv, sizeof(pv),
-				   BPF_ANY);
+		return fail(map_full(err), "cannot install channel 0x%x (%s): %s", b->channel,
+			    bpf_map__name(k.client_map), strerror(-err));
+	err = bpf_map__update_elem(k.peer_map, k.peer, k.peer_size, &pv, sizeof(pv), BPF_ANY);
 	if (err) {
-		bpf_map__delete_elem(r->skel->maps.chan_by_client, &ck, sizeof(ck), 0);
-		return fail(map_full(err), "cannot install channel 0x%x (chan_by_peer): %s",
-			    b->channel, strerror(-err));
+		bpf_map__delete_elem(k.client_map, k.client, k.client_size, 0);
+		return fail(map_full(err), "cannot install channel 0x%x (%s): %s", b->channel,
+			    bpf_map__name(k.peer_map), strerror(-err));
 	}
 	return 0;
 }
 
 int fastpath__remove(struct xdp_relay *r, const struct fastpath_binding *b)
 {
-	struct xt_chan_client_key ck;
-	struct xt_chan_peer_key pk;
+	struct binding_keys k;
 	int e1, e2;
 
-	binding_keys(b, &ck, NULL, &pk, NULL);
-	e1 = bpf_map__delete_elem(r->skel->maps.chan_by_client, &ck, sizeof(ck), 0);
-	e2 = bpf_map__delete_elem(r->skel->maps.chan_by_peer, &pk, sizeof(pk), 0);
+	binding_keys(r, b, &k);
+	e1 = bpf_map__delete_elem(k.client_map, k.client, k.client_size, 0);
+	e2 = bpf_map__delete_elem(k.peer_map, k.peer, k.peer_size, 0);
 	if (e1 == -ENOENT && e2 == -ENOENT)
 		return fail(-ENOENT, "channel 0x%x is not installed", b->channel);
 	if (e1 && e1 != -ENOENT)
@@ -507,15 +558,13 @@ int fastpath__remove(struct xdp_relay *r, const struct fastpath_binding *b)
 
 int fastpath__lookup(struct xdp_relay *r, const struct fastpath_binding *b)
 {
-	struct xt_chan_client_key ck;
+	struct binding_keys k;
 	struct xt_chan_client_val cv;
-	struct xt_chan_peer_key pk;
 	struct xt_chan_peer_val pv;
 
-	binding_keys(b, &ck, NULL, &pk, NULL);
-	if (bpf_map__lookup_elem(r->skel->maps.chan_by_client, &ck, sizeof(ck), &cv, sizeof(cv),
-				 0) ||
-	    bpf_map__lookup_elem(r->skel->maps.chan_by_peer, &pk, sizeof(pk), &pv, sizeof(pv), 0))
+	binding_keys(r, b, &k);
+	if (bpf_map__lookup_elem(k.client_map, k.client, k.client_size, &cv, sizeof(cv), 0) ||
+	    bpf_map__lookup_elem(k.peer_map, k.peer, k.peer_size, &pv, sizeof(pv), 0))
 		return -ENOENT;
 	return 0;
 }
@@ -678,10 +727,14 @@ int xdp_relay__map_fd(const struct xdp_relay *r, enum xdp_relay_map map)
 	switch (map) {
 	case XDP_RELAY_MAP_CONFIG:
 		return bpf_map__fd(r->skel->maps.config);
-	case XDP_RELAY_MAP_CHAN_BY_CLIENT:
-		return bpf_map__fd(r->skel->maps.chan_by_client);
-	case XDP_RELAY_MAP_CHAN_BY_PEER:
-		return bpf_map__fd(r->skel->maps.chan_by_peer);
+	case XDP_RELAY_MAP_CHAN4_BY_CLIENT:
+		return bpf_map__fd(r->skel->maps.chan4_by_client);
+	case XDP_RELAY_MAP_CHAN6_BY_CLIENT:
+		return bpf_map__fd(r->skel->maps.chan6_by_client);
+	case XDP_RELAY_MAP_CHAN4_BY_PEER:
+		return bpf_map__fd(r->skel->maps.chan4_by_peer);
+	case XDP_RELAY_MAP_CHAN6_BY_PEER:
+		return bpf_map__fd(r->skel->maps.chan6_by_peer);
 	case XDP_RELAY_MAP_RELAY_PORTS:
 		return bpf_map__fd(r->skel->maps.relay_ports);
 	case XDP_RELAY_MAP_QUOTA:

@@ -67,8 +67,12 @@ int xt_config__add_addr(struct xt_config *cfg, const struct xt_addr *addr);
 int xdp_relay__set_config(struct xdp_relay *r, const struct xt_config *cfg);
 int xdp_relay__get_config(struct xdp_relay *r, struct xt_config *cfg);
 /* Makes the program forget every cached FIB answer (call on routing or neighbour changes: netlink
- * RTM_NEWROUTE/DELROUTE/NEWNEIGH/DELNEIGH); otherwise answers live cfg->fib_cache_ms. */
+ * RTM_NEWROUTE/DELROUTE/NEWNEIGH/DELNEIGH). */
 int xdp_relay__flush_fib_cache(struct xdp_relay *r);
+/* The program keeps FIB answers until told otherwise (it reads no clock): call this periodically
+ * (every 100 ms or more often) with a monotonic clock, and it flushes the cache whenever
+ * cfg->fib_cache_ms have passed since it last did, so that no answer lives longer. */
+int xdp_relay__age_fib_cache(struct xdp_relay *r, __u64 now_ms);
 
 /* ---- fast path: channel bindings (both map entries), quotas ---- */
 
@@ -116,8 +120,10 @@ const char *xdp_relay__stat_name(unsigned int id);
 
 enum xdp_relay_map {
 	XDP_RELAY_MAP_CONFIG,
-	XDP_RELAY_MAP_CHAN_BY_CLIENT,
-	XDP_RELAY_MAP_CHAN_BY_PEER,
+	XDP_RELAY_MAP_CHAN4_BY_CLIENT,
+	XDP_RELAY_MAP_CHAN6_BY_CLIENT,
+	XDP_RELAY_MAP_CHAN4_BY_PEER,
+	XDP_RELAY_MAP_CHAN6_BY_PEER,
 	XDP_RELAY_MAP_RELAY_PORTS,
 	XDP_RELAY_MAP_QUOTA,
 	XDP_RELAY_MAP_XSKS,

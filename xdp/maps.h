@@ -29,10 +29,12 @@ struct xt_config {
 	__u8 port_max[2];
 	__u8 flags[2];		      /* XT_CFG_* */
 	__u8 mtu[2];		      /* largest IP packet the fast path sends; 0 = only the FIB's */
-	__u8 fib_cache_ms[2];	      /* how long a FIB answer is reused; 0 = look up every packet */
+	__u8 fib_cache_ms[2];	      /* how long a FIB answer is reused; 0 = look up every packet.
+				       * User space enforces it (xdp_relay__age_fib_cache): the
+				       * program reads no clock for it */
 	__u8 fib_gen[2];	      /* FIB answers of another generation are stale: bumped by the
-				       * loader on every config store and on request (route or
-				       * neighbour change) */
+				       * loader on every config store, on request (route or
+				       * neighbour change) and as answers age */
 	__u8 n_v4;		      /* valid entries of v4[] */
 	__u8 n_v6;		      /* valid entries of v6[] */
 	__u8 v4[XT_MAX_ADDRS_V4][4];  /* our relay addresses (listen and relay) */
@@ -42,13 +44,28 @@ struct xt_config {
 _Static_assert(sizeof(struct xt_config) == 16 + 4 * XT_MAX_ADDRS_V4 + 16 * XT_MAX_ADDRS_V6,
 	       "xt_config is a fixed layout");
 
-/* ---- chan_by_client: BPF_MAP_TYPE_HASH, ChannelData from a client → the datagram to its peer ---- */
+/* ---- the channel maps: BPF_MAP_TYPE_HASH, one per direction and family ----
+ * DESIGN.md §3 keys them by whole struct xt_addr (48 and 44 bytes). Here a key holds only what can
+ * vary: the IP addresses of the incoming datagram's family, its source port, and the channel number
+ * (client side: the destination port is always the listen port) or the destination port (peer side).
+ * A map per family makes the IPv4 keys 12 bytes, which the kernel hashes in one round of jhash2 and
+ * compares in one pass; this halves the cost of the lookup on the fast path. The values keep whole
+ * addresses: the outgoing family may differ from the incoming one (dual-stack allocations).
+ * fastpath__install() (xdp/loader.h) builds both keys of a binding from struct fastpath_binding. */
 
-struct xt_chan_client_key {
-	struct xt_addr client; /* source of the ChannelData message */
-	struct xt_addr listen; /* relay listen address and port it was sent to */
-	__u8 channel[2];       /* channel number, 0x4000..0x4FFF (RFC 8656 §12) */
-	__u8 pad[2];	       /* zero; a key of whole 32-bit words hashes word-wise (jhash2) */
+/* chan4_by_client / chan6_by_client: ChannelData from a client → the datagram to its peer. */
+struct xt_chan4_client_key {
+	__u8 client[4];	     /* source of the ChannelData message */
+	__u8 listen[4];	     /* relay address it was sent to, on the listen port */
+	__u8 client_port[2]; /* network order, as every port here */
+	__u8 channel[2];     /* channel number, 0x4000..0x7FFF (RFC 8656 §12; legacy RFC 5766) */
+};
+
+struct xt_chan6_client_key {
+	__u8 client[16];
+	__u8 listen[16];
+	__u8 client_port[2];
+	__u8 channel[2];
 };
 
 struct xt_chan_client_val {
@@ -58,14 +75,23 @@ struct xt_chan_client_val {
 	__u8 pad[2];
 };
 
-_Static_assert(sizeof(struct xt_chan_client_key) == 48, "xt_chan_client_key is 48 bytes");
+_Static_assert(sizeof(struct xt_chan4_client_key) == 12, "xt_chan4_client_key is 12 bytes");
+_Static_assert(sizeof(struct xt_chan6_client_key) == 36, "xt_chan6_client_key is 36 bytes");
 _Static_assert(sizeof(struct xt_chan_client_val) == 50, "xt_chan_client_val is 50 bytes");
 
-/* ---- chan_by_peer: BPF_MAP_TYPE_HASH, a peer's datagram to an allocation → ChannelData ---- */
+/* chan4_by_peer / chan6_by_peer: a peer's datagram to an allocation → ChannelData to its client. */
+struct xt_chan4_peer_key {
+	__u8 peer[4];	    /* source of the datagram */
+	__u8 relay[4];	    /* allocation address it was sent to */
+	__u8 peer_port[2];
+	__u8 relay_port[2]; /* the allocation's port */
+};
 
-struct xt_chan_peer_key {
-	struct xt_addr peer;  /* source of the datagram */
-	struct xt_addr relay; /* allocation address and port it was sent to */
+struct xt_chan6_peer_key {
+	__u8 peer[16];
+	__u8 relay[16];
+	__u8 peer_port[2];
+	__u8 relay_port[2];
 };
 
 struct xt_chan_peer_val {
@@ -76,7 +102,8 @@ struct xt_chan_peer_val {
 	__u8 pad[2];
 };
 
-_Static_assert(sizeof(struct xt_chan_peer_key) == 44, "xt_chan_peer_key is 44 bytes");
+_Static_assert(sizeof(struct xt_chan4_peer_key) == 12, "xt_chan4_peer_key is 12 bytes");
+_Static_assert(sizeof(struct xt_chan6_peer_key) == 36, "xt_chan6_peer_key is 36 bytes");
 _Static_assert(sizeof(struct xt_chan_peer_val) == 52, "xt_chan_peer_val is 52 bytes");
 
 /* ---- relay_ports: BPF_MAP_TYPE_ARRAY of 65536 __u8, indexed by port (host order) ----
@@ -121,7 +148,7 @@ enum xt_stat_id {
 	XT_STAT_PASS_NOT_OURS,	   /* not UDP to one of our addresses on a port of ours: XDP_PASS */
 	XT_STAT_PASS_PORT_FREE,	   /* UDP to an unallocated port of the relay range: XDP_PASS */
 	XT_STAT_USER_STUN,	   /* to user space: not ChannelData (STUN, reserved channel range) */
-	XT_STAT_USER_NO_CHANNEL,   /* to user space: no binding in chan_by_client / chan_by_peer */
+	XT_STAT_USER_NO_CHANNEL,   /* to user space: no binding in the channel maps */
 	XT_STAT_USER_HAIRPIN,	   /* to user space: the peer is ours but has no channel back */
 	XT_STAT_USER_DISABLED,	   /* to user space: fast path off in the config */
 	XT_STAT_USER_FRAGMENT,	   /* to user space: IP fragment */

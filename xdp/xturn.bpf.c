@@ -36,16 +36,30 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
-	__type(key, struct xt_chan_client_key);
+	__type(key, struct xt_chan4_client_key);
 	__type(value, struct xt_chan_client_val);
-} chan_by_client SEC(".maps");
+} chan4_by_client SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
-	__type(key, struct xt_chan_peer_key);
+	__type(key, struct xt_chan6_client_key);
+	__type(value, struct xt_chan_client_val);
+} chan6_by_client SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct xt_chan4_peer_key);
 	__type(value, struct xt_chan_peer_val);
-} chan_by_peer SEC(".maps");
+} chan4_by_peer SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct xt_chan6_peer_key);
+	__type(value, struct xt_chan_peer_val);
+} chan6_by_peer SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -175,42 +189,33 @@ static __always_inline enum port_class port_class(const struct xt_config *cfg, _
 
 /* ---- the relay plan: everything decided before the frame is touched ---- */
 
+/* The outgoing addresses are not in the plan: they stay in the channel map value that holds them,
+ * and the rewrite reads them from there (a copy per packet costs more than the rest of the plan). */
 struct relay_plan {
-	struct xt_addr src;  /* outgoing source address and port */
-	struct xt_addr dst;  /* outgoing destination */
-	__u16 data_len;	     /* application data bytes (ChannelData length / peer payload) */
-	__u16 channel;	     /* channel number of the header written when add_hdr */
-	__u8 strip_hdr;	     /* the incoming ChannelData header goes (client → peer, hairpin) */
-	__u8 add_hdr;	     /* a ChannelData header is written (peer → client, hairpin) */
-	__u8 pad;	     /* bytes after the ChannelData data that go (RFC 8656 §12.5) */
-	__u8 hops;	     /* relay hops: TTL / hop limit is decremented this often (RFC 8656 §14) */
-	__u32 stat;	     /* XT_STAT_RELAY_* */
-	__u8 alloc[2][4];    /* allocations whose quota the data consumes; 0 = none */
+	__u16 data_len;	  /* application data bytes (ChannelData length / peer payload) */
+	__u16 channel;	  /* channel number of the header written when add_hdr */
+	__u8 in_v6;	  /* the incoming frame is IPv6 (else IPv4 without options) */
+	__u8 strip_hdr;	  /* the incoming ChannelData header goes (client → peer, hairpin) */
+	__u8 add_hdr;	  /* a ChannelData header is written (peer → client, hairpin) */
+	__u8 pad;	  /* bytes after the ChannelData data that go (RFC 8656 §12.5) */
+	__u8 hops;	  /* relay hops: TTL / hop limit is decremented this often (RFC 8656 §14) */
+	__u8 stat;	  /* XT_STAT_RELAY_* */
+	__u8 alloc[2][4]; /* allocations whose quota the data consumes; 0 = none */
 };
 
-/* What the parse of the incoming frame established (offsets are fixed: no tag, no options). */
-struct frame_in {
-	struct xt_addr src;
-	struct xt_addr dst;
-	__u16 udp_len;
-	__u16 check_raw; /* incoming UDP checksum as it lies in the packet */
-	__u8 family;
+/* Where the relayed frame goes next: the Ethernet addresses in header order, and the interface. */
+struct hop_macs {
+	__u8 dmac[PKT_ETH_ALEN];
+	__u8 smac[PKT_ETH_ALEN];
+	__u32 egress;
 };
 
 /* Per-packet working state. It lives in a per-CPU map rather than on the 512-byte BPF stack, which
  * the FIB lookup parameters and the call chain already fill; XDP runs with bottom halves off, so one
- * slot per CPU is never shared by two packets at once. Map memory also frees the keys from the
- * stack's strict alignment rules. */
+ * slot per CPU is never shared by two packets at once. */
 struct scratch {
-	struct frame_in in;
 	struct relay_plan plan;
-	union {
-		struct xt_chan_client_key client;
-		struct xt_chan_peer_key peer;
-	} key;
-	__u8 smac[PKT_ETH_ALEN]; /* next hop of the relayed frame */
-	__u8 dmac[PKT_ETH_ALEN];
-	__u32 egress;
+	struct hop_macs hop; /* the next hop when it is not a cached FIB answer */
 };
 
 struct {
@@ -296,23 +301,21 @@ static __always_inline __u16 raw_fold(__u64 sum)
 /* bpf_fib_lookup costs more than the rest of the fast path together (a route and a neighbour
  * lookup: 100-300 ns measured), so each CPU keeps its recent answers in a small direct-mapped
  * cache: per CPU, so no locks and no torn MAC addresses. An answer is reused for the same source,
- * destination and ingress interface, for packets no longer than the one it was given for, until
- * cfg->fib_cache_ms passes or user space bumps cfg->fib_gen (it does on route and neighbour
- * changes it hears of). Only successful answers are kept. */
+ * destination and ingress interface, for packets no longer than the one it was given for, while
+ * cfg->fib_gen stays what it was. User space moves fib_gen on when a route or neighbour changes and
+ * every fib_cache_ms (xdp_relay__age_fib_cache): the program reads no clock, which would cost the
+ * fast path a helper call per packet. Only successful answers are kept. */
 #define FIB_CACHE_BITS 10
 
 struct fib_cache_entry {
-	__u64 expires_ns;
 	__u8 src[16];
 	__u8 dst[16];
 	__u32 ingress;
-	__u32 egress;
 	__u16 gen;
 	__u16 ok_len; /* largest IP packet the answer was given for (its route MTU check) */
 	__u8 family;
-	__u8 smac[PKT_ETH_ALEN];
-	__u8 dmac[PKT_ETH_ALEN];
 	__u8 pad[3];
+	struct hop_macs hop;
 };
 
 struct {
@@ -329,60 +332,58 @@ static __always_inline int ip16_equal(const __u8 *a, const __u8 *b)
 	return ((raw64(a) ^ raw64(b)) | (raw64(a + 8) ^ raw64(b + 8))) == 0;
 }
 
-/* The next hop of the plan's packet (l3_len bytes): sc->smac, sc->dmac and sc->egress on HOP_FIB;
- * HOP_FALLBACK when the FIB cannot answer (forwarding off on the NIC, no route), HOP_USER_* when
- * its answer sends the frame to user space: among them a route whose next hop has no neighbour
- * entry yet. Swapping MACs there would send the frame back to its sender on a shared segment;
- * user space resolves the neighbour and holds the frame meanwhile, and once the entry exists the
- * FIB answers here. */
-static __always_inline int next_hop(struct xdp_md *ctx, const struct xt_config *cfg,
-				    struct scratch *sc, __u32 l3_len, __u8 tos)
+static __always_inline void hop_copy(struct hop_macs *to, const struct hop_macs *from)
 {
-	const struct relay_plan *plan = &sc->plan;
-	__u32 ttl_ms = get_be16(cfg->fib_cache_ms);
+	raw64_store(to->dmac, raw64(from->dmac));
+	raw32_store(to->dmac + 8, raw32(from->dmac + 8));
+	to->egress = from->egress;
+}
+
+/* The next hop of a packet from src to dst (l3_len bytes) into sc->hop on HOP_FIB; HOP_FALLBACK
+ * when the FIB cannot answer (forwarding off on the NIC, no route), HOP_USER_* when its answer
+ * sends the frame to user space: among them a route whose next hop has no neighbour entry yet.
+ * Swapping MACs there would send the frame back to its sender on a shared segment; user space
+ * resolves the neighbour and holds the frame meanwhile, and once the entry exists the FIB answers
+ * here. */
+static __always_inline int next_hop(struct xdp_md *ctx, const struct xt_config *cfg,
+				    struct scratch *sc, const struct xt_addr *src,
+				    const struct xt_addr *dst, __u32 l3_len, __u8 tos)
+{
 	__u16 gen = get_be16(cfg->fib_gen);
 	struct bpf_fib_lookup fib = {};
 	struct fib_cache_entry *e = NULL;
-	__u64 now = 0;
 	int rc;
 
-	if (ttl_ms) {
-		__u32 h = raw32(plan->dst.ip) ^ raw32(plan->dst.ip + 12) ^ raw32(plan->src.ip) ^
-			  raw32(plan->src.ip + 12);
+	if (get_be16(cfg->fib_cache_ms)) {
+		__u32 h = raw32(dst->ip) ^ raw32(dst->ip + 12) ^ raw32(src->ip) ^ raw32(src->ip + 12);
 		__u32 slot = (h * 0x9E3779B1u) >> (32 - FIB_CACHE_BITS);
 
 		e = bpf_map_lookup_elem(&fib_cache, &slot);
 		if (!e)
 			return HOP_FALLBACK;
-		now = bpf_ktime_get_coarse_ns();
-		if (e->expires_ns > now && e->gen == gen && e->family == plan->dst.family &&
-		    e->ingress == ctx->ingress_ifindex && l3_len <= e->ok_len &&
-		    ip16_equal(e->dst, plan->dst.ip) && ip16_equal(e->src, plan->src.ip)) {
-			raw32_store(sc->smac, raw32(e->smac));
-			raw16_store(sc->smac + 4, raw16(e->smac + 4));
-			raw32_store(sc->dmac, raw32(e->dmac));
-			raw16_store(sc->dmac + 4, raw16(e->dmac + 4));
-			sc->egress = e->egress;
+		if (e->gen == gen && e->family == dst->family && e->ingress == ctx->ingress_ifindex &&
+		    l3_len <= e->ok_len && ip16_equal(e->dst, dst->ip) && ip16_equal(e->src, src->ip)) {
+			hop_copy(&sc->hop, &e->hop);
 			return HOP_FIB;
 		}
 	}
 
-	fib.family = plan->dst.family;
+	fib.family = dst->family;
 	fib.l4_protocol = PKT_IPPROTO_UDP;
-	fib.sport = raw16(plan->src.port);
-	fib.dport = raw16(plan->dst.port);
+	fib.sport = raw16(src->port);
+	fib.dport = raw16(dst->port);
 	fib.tot_len = (__u16)l3_len; /* the FIB checks it against the route's MTU */
 	fib.ifindex = ctx->ingress_ifindex;
 	/* fib is naturally aligned on the stack: 32-bit stores are allowed there. */
-	if (plan->dst.family == XT_AF_INET6) {
+	if (dst->family == XT_AF_INET6) {
 		for (int i = 0; i < 4; i++) {
-			fib.ipv6_src[i] = raw32(plan->src.ip + 4 * i);
-			fib.ipv6_dst[i] = raw32(plan->dst.ip + 4 * i);
+			fib.ipv6_src[i] = raw32(src->ip + 4 * i);
+			fib.ipv6_dst[i] = raw32(dst->ip + 4 * i);
 		}
 	} else {
 		fib.tos = tos;
-		fib.ipv4_src = raw32(plan->src.ip);
-		fib.ipv4_dst = raw32(plan->dst.ip);
+		fib.ipv4_src = raw32(src->ip);
+		fib.ipv4_dst = raw32(dst->ip);
 	}
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
@@ -394,40 +395,38 @@ static __always_inline int next_hop(struct xdp_md *ctx, const struct xt_config *
 		return HOP_USER_NEIGH;
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		return HOP_FALLBACK;
-	mac_copy(sc->smac, fib.smac);
-	mac_copy(sc->dmac, fib.dmac);
-	sc->egress = fib.ifindex;
+	mac_copy(sc->hop.dmac, fib.dmac);
+	mac_copy(sc->hop.smac, fib.smac);
+	sc->hop.egress = fib.ifindex;
 	if (e) {
-		raw64_store(e->src, raw64(plan->src.ip));
-		raw64_store(e->src + 8, raw64(plan->src.ip + 8));
-		raw64_store(e->dst, raw64(plan->dst.ip));
-		raw64_store(e->dst + 8, raw64(plan->dst.ip + 8));
-		e->family = plan->dst.family;
+		raw64_store(e->src, raw64(src->ip));
+		raw64_store(e->src + 8, raw64(src->ip + 8));
+		raw64_store(e->dst, raw64(dst->ip));
+		raw64_store(e->dst + 8, raw64(dst->ip + 8));
+		e->family = dst->family;
 		e->ingress = ctx->ingress_ifindex;
-		e->egress = fib.ifindex;
 		e->gen = gen;
 		e->ok_len = (__u16)l3_len;
-		mac_copy(e->smac, fib.smac);
-		mac_copy(e->dmac, fib.dmac);
-		e->expires_ns = now + (__u64)ttl_ms * 1000000;
+		hop_copy(&e->hop, &sc->hop);
 	}
 	return HOP_FIB;
 }
 
 /* ---- the rewrite ---- */
 
-/* Performs the plan on a frame that is Ethernet + IPv4 (20 bytes) or IPv6 (40) + UDP, after the last
- * decisions that may still hand the frame on unchanged (MTU, FIB, quota) have been taken here too.
- * A BPF-to-BPF call rather than inlined: one copy for all four entry paths keeps the stack small. */
-static __noinline int relay(struct xdp_md *ctx, const struct xt_config *cfg, struct scratch *sc)
+/* Performs the plan on a frame that is Ethernet + IPv4 (20 bytes) or IPv6 (40) + UDP, sending it
+ * from src to dst (both in the channel map value that holds them), after the last decisions that
+ * may still hand the frame on unchanged (MTU, FIB, quota) have been taken here too. A BPF-to-BPF
+ * call rather than inlined: one copy for all entry paths keeps the program and the stack small. */
+static __noinline int relay(struct xdp_md *ctx, const struct xt_config *cfg, struct scratch *sc,
+			    const struct xt_addr *src, const struct xt_addr *dst)
 {
 	const struct relay_plan *plan = &sc->plan;
-	const struct frame_in *in = &sc->in;
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct pkt_eth *eth = data;
-	int in_v6 = in->family == XT_AF_INET6;
-	int out_v6 = plan->dst.family == XT_AF_INET6;
+	int in_v6 = plan->in_v6;
+	int out_v6 = dst->family == XT_AF_INET6;
 	__u32 in_ip_len = in_v6 ? sizeof(struct pkt_ipv6) : sizeof(struct pkt_ipv4);
 	__u32 out_ip_len = out_v6 ? sizeof(struct pkt_ipv6) : sizeof(struct pkt_ipv4);
 	__u32 in_hdr = sizeof(struct pkt_eth) + in_ip_len + sizeof(struct pkt_udp) +
@@ -438,13 +437,14 @@ static __noinline int relay(struct xdp_md *ctx, const struct xt_config *cfg, str
 	__u32 out_l3_len = out_ip_len + out_udp_len;
 	__u32 mtu = get_be16(cfg->mtu);
 	__u32 egress = ctx->ingress_ifindex;
+	struct pkt_udp *udp;
 	__u8 tos, ttl, df = 0;
 	__u16 ip_id = 0, check;
 	__u64 old_sum, new_sum, sum;
 	__u64 data_off;
 	int redirect = 0, hop;
 
-	if (plan->src.family != plan->dst.family)
+	if (src->family != dst->family)
 		return to_user(ctx, XT_STAT_USER_NO_CHANNEL); /* the loader never installs this */
 	if (plan->data_len > MAX_DATA_LEN || (mtu && out_l3_len > mtu))
 		return to_user(ctx, XT_STAT_USER_MTU);
@@ -452,26 +452,37 @@ static __noinline int relay(struct xdp_md *ctx, const struct xt_config *cfg, str
 	data_off = plan->data_len;
 	asm volatile("%0 &= %1" : "+r"(data_off) : "i"(MAX_DATA_LEN));
 
-	/* What the new headers take from the old ones. */
+	/* What the new headers take from the old ones, and the old words the UDP checksum loses:
+	 * the pseudo-header addresses, then (below) its length, the ports and the length field. */
 	if (in_v6) {
 		struct pkt_ipv6 *ip6 = (void *)(eth + 1);
 
-		if ((void *)(ip6 + 1) > data_end)
+		udp = (void *)(ip6 + 1);
+		if ((void *)(udp + 1) > data_end)
 			return XDP_ABORTED;
 		tos = (__u8)(get_be32(ip6->ver_tc_flow) >> 20);
 		ttl = ip6->hop_limit;
 		df = 1; /* IPv6 is never fragmented on the way: the IPv4 equivalent is DF */
+		old_sum = (__u64)raw32(ip6->saddr) + raw32(ip6->saddr + 4) + raw32(ip6->saddr + 8) +
+			  raw32(ip6->saddr + 12) + raw32(ip6->daddr) + raw32(ip6->daddr + 4) +
+			  raw32(ip6->daddr + 8) + raw32(ip6->daddr + 12);
 	} else {
 		struct pkt_ipv4 *ip4 = (void *)(eth + 1);
 
-		if ((void *)(ip4 + 1) > data_end)
+		udp = (void *)(ip4 + 1);
+		if ((void *)(udp + 1) > data_end)
 			return XDP_ABORTED;
 		tos = ip4->tos;
 		ttl = ip4->ttl;
 		ip_id = get_be16(ip4->id);
 		/* RFC 8656 §14: copy DF from the packet that carried the data. */
 		df = (get_be16(ip4->frag_off) & PKT_IPV4_DF) != 0;
+		old_sum = (__u64)raw32(ip4->saddr) + raw32(ip4->daddr);
 	}
+	/* The length counts twice (pseudo-header and UDP header); source and destination port are
+	 * one 32-bit word. */
+	old_sum += 2 * (__u32)raw16(udp->len) + raw32(udp->source);
+	sum = (__u16)~raw16(udp->check);
 	/* RFC 8656 §14 preferred behaviour: discard at 0, else one less per relay hop. */
 	if (ttl < plan->hops)
 		return drop(ctx, XT_STAT_DROP_TTL);
@@ -479,8 +490,9 @@ static __noinline int relay(struct xdp_md *ctx, const struct xt_config *cfg, str
 	if (!out_v6 && in_v6)
 		ip_id = 0; /* DF set: RFC 6864 lets an atomic datagram carry any ID */
 
-	hop = get_be16(cfg->flags) & XT_CFG_NO_FIB ? HOP_FALLBACK :
-						       next_hop(ctx, cfg, sc, out_l3_len, tos);
+	hop = get_be16(cfg->flags) & XT_CFG_NO_FIB ?
+		      HOP_FALLBACK :
+		      next_hop(ctx, cfg, sc, src, dst, out_l3_len, tos);
 	if (hop == HOP_USER_MTU)
 		return to_user(ctx, XT_STAT_USER_MTU);
 	if (hop == HOP_USER_ROUTE)
@@ -489,13 +501,13 @@ static __noinline int relay(struct xdp_md *ctx, const struct xt_config *cfg, str
 		return to_user(ctx, XT_STAT_USER_NO_NEIGH);
 	if (hop == HOP_FALLBACK) {
 		/* Answer the way the frame came in: right for a relay behind one gateway. */
-		raw32_store(sc->smac, raw32(eth->dst));
-		raw16_store(sc->smac + 4, raw16(eth->dst + 4));
-		raw32_store(sc->dmac, raw32(eth->src));
-		raw16_store(sc->dmac + 4, raw16(eth->src + 4));
-		sc->egress = ctx->ingress_ifindex;
-	} else if (sc->egress != ctx->ingress_ifindex) {
-		egress = sc->egress;
+		raw32_store(sc->hop.smac, raw32(eth->dst));
+		raw16_store(sc->hop.smac + 4, raw16(eth->dst + 4));
+		raw32_store(sc->hop.dmac, raw32(eth->src));
+		raw16_store(sc->hop.dmac + 4, raw16(eth->src + 4));
+		sc->hop.egress = ctx->ingress_ifindex;
+	} else if (sc->hop.egress != ctx->ingress_ifindex) {
+		egress = sc->hop.egress;
 		if (!bpf_map_lookup_elem(&tx_ports, &egress))
 			return to_user(ctx, XT_STAT_USER_NO_TX_PORT);
 		redirect = 1;
@@ -512,10 +524,8 @@ static __noinline int relay(struct xdp_md *ctx, const struct xt_config *cfg, str
 	/* UDP checksum, RFC 1624 eqn. 3 over many words: take out every word that goes or changes
 	 * (pseudo-header addresses and length, ports, length, the ChannelData header, the padding),
 	 * put in the new ones. The pseudo-header's protocol word is 17 for both families and stays. */
-	old_sum = raw_sum_addr(raw_sum_addr(0, &in->src), &in->dst);
-	old_sum += 2 * (__u32)bpf_htons(in->udp_len) + raw16(in->src.port) + raw16(in->dst.port);
 	if (plan->strip_hdr) {
-		__u8 *ch = data + sizeof(struct pkt_eth) + in_ip_len + sizeof(struct pkt_udp);
+		__u8 *ch = (void *)(udp + 1);
 		__u8 *padp;
 
 		if ((void *)(ch + CHANNEL_HDR_LEN) > data_end)
@@ -532,12 +542,10 @@ static __noinline int relay(struct xdp_md *ctx, const struct xt_config *cfg, str
 			old_sum += RAW_BYTE(padp[i], (data_off + i) & 1);
 		}
 	}
-	new_sum = raw_sum_addr(raw_sum_addr(0, &plan->src), &plan->dst);
-	new_sum += 2 * (__u32)bpf_htons((__u16)out_udp_len) + raw16(plan->src.port) +
-		   raw16(plan->dst.port);
+	new_sum = raw_sum_addr(raw_sum_addr(0, src), dst);
+	new_sum += 2 * (__u32)bpf_htons((__u16)out_udp_len) + raw16(src->port) + raw16(dst->port);
 	if (plan->add_hdr)
 		new_sum += (__u32)bpf_htons(plan->channel) + bpf_htons(plan->data_len);
-	sum = (__u16)~in->check_raw;
 	sum += raw_fold(old_sum);	   /* minus the old words: ~(folded old sum) */
 	sum += (__u16)~raw_fold(new_sum); /* plus the new words: the folded new sum */
 	check = raw_fold(sum);
@@ -559,15 +567,13 @@ static __noinline int relay(struct xdp_md *ctx, const struct xt_config *cfg, str
 	eth = data;
 	if ((void *)(eth + 1) > data_end)
 		return drop(ctx, XT_STAT_DROP_INTERNAL);
-	raw32_store(eth->dst, raw32(sc->dmac));
-	raw16_store(eth->dst + 4, raw16(sc->dmac + 4));
-	raw32_store(eth->src, raw32(sc->smac));
-	raw16_store(eth->src + 4, raw16(sc->smac + 4));
+	raw64_store(eth->dst, raw64(sc->hop.dmac));
+	raw32_store(eth->dst + 8, raw32(sc->hop.dmac + 8));
 
 	if (out_v6) {
 		struct pkt_ipv6 *ip6 = (void *)(eth + 1);
-		struct pkt_udp *udp = (void *)(ip6 + 1);
 
+		udp = (void *)(ip6 + 1);
 		if ((void *)(udp + 1) > data_end)
 			return drop(ctx, XT_STAT_DROP_INTERNAL);
 		put_be16(eth->type, PKT_ETH_P_IPV6);
@@ -575,27 +581,15 @@ static __noinline int relay(struct xdp_md *ctx, const struct xt_config *cfg, str
 		put_be16(ip6->payload_len, (__u16)out_udp_len);
 		ip6->nexthdr = PKT_IPPROTO_UDP;
 		ip6->hop_limit = ttl;
-		raw64_store(ip6->saddr, raw64(plan->src.ip));
-		raw64_store(ip6->saddr + 8, raw64(plan->src.ip + 8));
-		raw64_store(ip6->daddr, raw64(plan->dst.ip));
-		raw64_store(ip6->daddr + 8, raw64(plan->dst.ip + 8));
-		raw16_store(udp->source, raw16(plan->src.port));
-		raw16_store(udp->dest, raw16(plan->dst.port));
-		put_be16(udp->len, (__u16)out_udp_len);
-		raw16_store(udp->check, check);
-		if (plan->add_hdr) {
-			__u8 *ch = (void *)(udp + 1);
-
-			if ((void *)(ch + CHANNEL_HDR_LEN) > data_end)
-				return drop(ctx, XT_STAT_DROP_INTERNAL);
-			put_be16(ch, plan->channel);
-			put_be16(ch + 2, plan->data_len);
-		}
+		raw64_store(ip6->saddr, raw64(src->ip));
+		raw64_store(ip6->saddr + 8, raw64(src->ip + 8));
+		raw64_store(ip6->daddr, raw64(dst->ip));
+		raw64_store(ip6->daddr + 8, raw64(dst->ip + 8));
 	} else {
 		struct pkt_ipv4 *ip4 = (void *)(eth + 1);
-		struct pkt_udp *udp = (void *)(ip4 + 1);
 		__u64 ipsum;
 
+		udp = (void *)(ip4 + 1);
 		if ((void *)(udp + 1) > data_end)
 			return drop(ctx, XT_STAT_DROP_INTERNAL);
 		put_be16(eth->type, PKT_ETH_P_IPV4);
@@ -606,25 +600,25 @@ static __noinline int relay(struct xdp_md *ctx, const struct xt_config *cfg, str
 		put_be16(ip4->frag_off, df ? PKT_IPV4_DF : 0);
 		ip4->ttl = ttl;
 		ip4->protocol = PKT_IPPROTO_UDP;
-		raw32_store(ip4->saddr, raw32(plan->src.ip));
-		raw32_store(ip4->daddr, raw32(plan->dst.ip));
+		raw32_store(ip4->saddr, raw32(src->ip));
+		raw32_store(ip4->daddr, raw32(dst->ip));
 		raw16_store(ip4->check, 0);
 		/* Every field of this header is new: its checksum is computed, not updated. */
 		ipsum = (__u64)raw32(ip4) + raw32((__u8 *)ip4 + 4) + raw32((__u8 *)ip4 + 8) +
 			raw32((__u8 *)ip4 + 12) + raw32((__u8 *)ip4 + 16);
 		raw16_store(ip4->check, raw_fold(ipsum));
-		raw16_store(udp->source, raw16(plan->src.port));
-		raw16_store(udp->dest, raw16(plan->dst.port));
-		put_be16(udp->len, (__u16)out_udp_len);
-		raw16_store(udp->check, check);
-		if (plan->add_hdr) {
-			__u8 *ch = (void *)(udp + 1);
+	}
+	raw16_store(udp->source, raw16(src->port));
+	raw16_store(udp->dest, raw16(dst->port));
+	put_be16(udp->len, (__u16)out_udp_len);
+	raw16_store(udp->check, check);
+	if (plan->add_hdr) {
+		__u8 *ch = (void *)(udp + 1);
 
-			if ((void *)(ch + CHANNEL_HDR_LEN) > data_end)
-				return drop(ctx, XT_STAT_DROP_INTERNAL);
-			put_be16(ch, plan->channel);
-			put_be16(ch + 2, plan->data_len);
-		}
+		if ((void *)(ch + CHANNEL_HDR_LEN) > data_end)
+			return drop(ctx, XT_STAT_DROP_INTERNAL);
+		put_be16(ch, plan->channel);
+		put_be16(ch + 2, plan->data_len);
 	}
 
 	/* Cut the padding and any Ethernet trailer: the datagram carries exactly the data. */
@@ -646,15 +640,75 @@ static __noinline int relay(struct xdp_md *ctx, const struct xt_config *cfg, str
 	return XDP_TX;
 }
 
+/* ---- the channel maps ---- */
+
+/* The binding of ChannelData from client_ip:client_port to listen_ip with that channel (the raw
+ * 2-byte field); addresses and ports may lie in the packet or in a map value. */
+static __always_inline struct xt_chan_client_val *client_binding(const __u8 *client_ip,
+								 const __u8 *client_port,
+								 const __u8 *listen_ip,
+								 const __u8 *channel, int v6)
+{
+	if (v6) {
+		struct xt_chan6_client_key k __attribute__((aligned(8)));
+
+		raw64_store(k.client, raw64(client_ip));
+		raw64_store(k.client + 8, raw64(client_ip + 8));
+		raw64_store(k.listen, raw64(listen_ip));
+		raw64_store(k.listen + 8, raw64(listen_ip + 8));
+		raw16_store(k.client_port, raw16(client_port));
+		raw16_store(k.channel, raw16(channel));
+		return bpf_map_lookup_elem(&chan6_by_client, &k);
+	} else {
+		struct xt_chan4_client_key k __attribute__((aligned(8)));
+
+		raw32_store(k.client, raw32(client_ip));
+		raw32_store(k.listen, raw32(listen_ip));
+		raw16_store(k.client_port, raw16(client_port));
+		raw16_store(k.channel, raw16(channel));
+		return bpf_map_lookup_elem(&chan4_by_client, &k);
+	}
+}
+
+/* The binding that relays a datagram from peer_ip:peer_port to relay_ip:relay_port. */
+static __always_inline struct xt_chan_peer_val *peer_binding(const __u8 *peer_ip,
+							     const __u8 *peer_port,
+							     const __u8 *relay_ip,
+							     const __u8 *relay_port, int v6)
+{
+	if (v6) {
+		struct xt_chan6_peer_key k __attribute__((aligned(8)));
+
+		raw64_store(k.peer, raw64(peer_ip));
+		raw64_store(k.peer + 8, raw64(peer_ip + 8));
+		raw64_store(k.relay, raw64(relay_ip));
+		raw64_store(k.relay + 8, raw64(relay_ip + 8));
+		raw16_store(k.peer_port, raw16(peer_port));
+		raw16_store(k.relay_port, raw16(relay_port));
+		return bpf_map_lookup_elem(&chan6_by_peer, &k);
+	} else {
+		struct xt_chan4_peer_key k __attribute__((aligned(8)));
+
+		raw32_store(k.peer, raw32(peer_ip));
+		raw32_store(k.relay, raw32(relay_ip));
+		raw16_store(k.peer_port, raw16(peer_port));
+		raw16_store(k.relay_port, raw16(relay_port));
+		return bpf_map_lookup_elem(&chan4_by_peer, &k);
+	}
+}
+
 /* ---- the two directions ---- */
 
-/* ChannelData from a client to the listen port (RFC 8656 §12). */
+/* ChannelData from a client to the listen port (RFC 8656 §12). saddr and daddr are the incoming
+ * IP header's addresses. */
 static __always_inline int client_to_peer(struct xdp_md *ctx, const struct xt_config *cfg,
-					  struct scratch *sc, const __u8 *payload, void *data_end)
+					  struct scratch *sc, const __u8 *saddr,
+					  const __u8 *daddr, const struct pkt_udp *udp,
+					  void *data_end)
 {
-	const struct frame_in *in = &sc->in;
 	struct relay_plan *plan = &sc->plan;
-	__u32 plen = in->udp_len - sizeof(struct pkt_udp);
+	const __u8 *payload = (const __u8 *)(udp + 1);
+	__u32 plen = get_be16(udp->len) - sizeof(struct pkt_udp);
 	struct xt_chan_client_val *v;
 	struct xt_chan_peer_val *pv;
 	__u16 channel, len;
@@ -671,71 +725,58 @@ static __always_inline int client_to_peer(struct xdp_md *ctx, const struct xt_co
 	if (plen - CHANNEL_HDR_LEN - len > 3)
 		return to_user(ctx, XT_STAT_USER_PADDING);
 
-	addr_copy(&sc->key.client.client, &in->src);
-	addr_copy(&sc->key.client.listen, &in->dst);
-	raw16_store(sc->key.client.channel, raw16(payload));
-	raw16_store(sc->key.client.pad, 0);
-	v = bpf_map_lookup_elem(&chan_by_client, &sc->key.client);
+	v = client_binding(saddr, udp->source, daddr, payload, plan->in_v6);
 	if (!v)
 		return to_user(ctx, XT_STAT_USER_NO_CHANNEL);
 
-	addr_copy(&plan->src, &v->relay);
-	addr_copy(&plan->dst, &v->peer);
 	plan->data_len = len;
 	plan->channel = 0;
 	plan->strip_hdr = 1;
 	plan->add_hdr = 0;
 	plan->pad = (__u8)(plen - CHANNEL_HDR_LEN - len);
 	plan->hops = 1;
-	plan->stat = in->family == XT_AF_INET6 ? XT_STAT_RELAY_C2P_V6 : XT_STAT_RELAY_C2P_V4;
+	plan->stat = plan->in_v6 ? XT_STAT_RELAY_C2P_V6 : XT_STAT_RELAY_C2P_V4;
 	ip4_copy(plan->alloc[0], v->alloc_id);
-	__builtin_memset(plan->alloc[1], 0, sizeof(plan->alloc[1]));
+	raw32_store(plan->alloc[1], 0);
 	if (!ours(cfg, &v->peer))
-		return relay(ctx, cfg, sc);
+		return relay(ctx, cfg, sc, &v->relay, &v->peer);
 
 	/* Hairpin: the peer is another allocation of ours. Deliver to that allocation's client in
 	 * this same pass (once: the result goes to a client, never back into the relay). */
-	addr_copy(&sc->key.peer.peer, &plan->src);
-	addr_copy(&sc->key.peer.relay, &plan->dst);
-	pv = bpf_map_lookup_elem(&chan_by_peer, &sc->key.peer);
+	pv = peer_binding(v->relay.ip, v->relay.port, v->peer.ip, v->peer.port,
+			  v->peer.family == XT_AF_INET6);
 	if (!pv || ours(cfg, &pv->client))
 		return to_user(ctx, XT_STAT_USER_HAIRPIN);
-	addr_copy(&plan->src, &pv->listen);
-	addr_copy(&plan->dst, &pv->client);
 	plan->channel = get_be16(pv->channel);
 	plan->add_hdr = 1;
 	plan->hops = 2;
 	plan->stat = XT_STAT_RELAY_HAIRPIN;
 	ip4_copy(plan->alloc[1], pv->alloc_id);
-	return relay(ctx, cfg, sc);
+	return relay(ctx, cfg, sc, &pv->listen, &pv->client);
 }
 
 /* A datagram from a peer to an allocation's relayed address (RFC 8656 §11.5 with a channel). */
 static __always_inline int peer_to_client(struct xdp_md *ctx, const struct xt_config *cfg,
-					  struct scratch *sc)
+					  struct scratch *sc, const __u8 *saddr,
+					  const __u8 *daddr, const struct pkt_udp *udp)
 {
-	const struct frame_in *in = &sc->in;
 	struct relay_plan *plan = &sc->plan;
 	struct xt_chan_peer_val *v;
 
-	addr_copy(&sc->key.peer.peer, &in->src);
-	addr_copy(&sc->key.peer.relay, &in->dst);
-	v = bpf_map_lookup_elem(&chan_by_peer, &sc->key.peer);
+	v = peer_binding(saddr, udp->source, daddr, udp->dest, plan->in_v6);
 	if (!v)
 		return to_user(ctx, XT_STAT_USER_NO_CHANNEL);
 
-	addr_copy(&plan->src, &v->listen);
-	addr_copy(&plan->dst, &v->client);
-	plan->data_len = in->udp_len - sizeof(struct pkt_udp);
+	plan->data_len = get_be16(udp->len) - sizeof(struct pkt_udp);
 	plan->channel = get_be16(v->channel);
 	plan->strip_hdr = 0;
 	plan->add_hdr = 1;
 	plan->pad = 0;
 	plan->hops = 1;
-	plan->stat = in->family == XT_AF_INET6 ? XT_STAT_RELAY_P2C_V6 : XT_STAT_RELAY_P2C_V4;
+	plan->stat = plan->in_v6 ? XT_STAT_RELAY_P2C_V6 : XT_STAT_RELAY_P2C_V4;
 	ip4_copy(plan->alloc[0], v->alloc_id);
-	__builtin_memset(plan->alloc[1], 0, sizeof(plan->alloc[1]));
-	return relay(ctx, cfg, sc);
+	raw32_store(plan->alloc[1], 0);
+	return relay(ctx, cfg, sc, &v->listen, &v->client);
 }
 
 /* An untagged frame without IPv4 options, fragmentation or IPv6 extension headers, UDP to our
@@ -746,7 +787,7 @@ static __noinline int fast(struct xdp_md *ctx, const struct xt_config *cfg, __u3
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct frame_in *in;
+	const __u8 *saddr, *daddr;
 	struct pkt_udp *udp;
 	struct scratch *sc;
 	__u32 zero = 0;
@@ -754,12 +795,6 @@ static __noinline int fast(struct xdp_md *ctx, const struct xt_config *cfg, __u3
 	sc = bpf_map_lookup_elem(&scratch, &zero);
 	if (!sc)
 		return XDP_ABORTED;
-	in = &sc->in;
-	addr_clear(&in->src);
-	addr_clear(&in->dst);
-	in->family = (__u8)family;
-	in->src.family = (__u8)family;
-	in->dst.family = (__u8)family;
 	if (family == XT_AF_INET6) {
 		struct pkt_ipv6 *ip6 = data + sizeof(struct pkt_eth);
 		__u16 payload_len;
@@ -768,14 +803,11 @@ static __noinline int fast(struct xdp_md *ctx, const struct xt_config *cfg, __u3
 		if ((void *)(udp + 1) > data_end)
 			return pass(ctx, XT_STAT_PASS_NOT_OURS);
 		payload_len = get_be16(ip6->payload_len);
-		in->udp_len = get_be16(udp->len);
 		if (payload_len < sizeof(*udp) || (void *)udp + payload_len > data_end ||
-		    in->udp_len != payload_len)
+		    get_be16(udp->len) != payload_len)
 			return to_user(ctx, XT_STAT_USER_BAD_LENGTH);
-		raw64_store(in->src.ip, raw64(ip6->saddr));
-		raw64_store(in->src.ip + 8, raw64(ip6->saddr + 8));
-		raw64_store(in->dst.ip, raw64(ip6->daddr));
-		raw64_store(in->dst.ip + 8, raw64(ip6->daddr + 8));
+		saddr = ip6->saddr;
+		daddr = ip6->daddr;
 	} else {
 		struct pkt_ipv4 *ip = data + sizeof(struct pkt_eth);
 		__u16 tot_len;
@@ -784,29 +816,26 @@ static __noinline int fast(struct xdp_md *ctx, const struct xt_config *cfg, __u3
 		if ((void *)(udp + 1) > data_end)
 			return pass(ctx, XT_STAT_PASS_NOT_OURS);
 		tot_len = get_be16(ip->tot_len);
-		in->udp_len = get_be16(udp->len);
 		if (tot_len < sizeof(*ip) + sizeof(*udp) || (void *)ip + tot_len > data_end ||
-		    in->udp_len != tot_len - sizeof(*ip))
+		    get_be16(udp->len) != tot_len - sizeof(*ip))
 			return to_user(ctx, XT_STAT_USER_BAD_LENGTH);
 		/* The header is rebuilt from its fields: make sure they are the ones that were sent. */
 		if (raw_fold((__u64)raw32(ip) + raw32((__u8 *)ip + 4) + raw32((__u8 *)ip + 8) +
 			     raw32(ip->saddr) + raw32(ip->daddr)) != 0)
 			return drop(ctx, XT_STAT_DROP_IP_CSUM);
-		raw32_store(in->src.ip, raw32(ip->saddr));
-		raw32_store(in->dst.ip, raw32(ip->daddr));
+		saddr = ip->saddr;
+		daddr = ip->daddr;
 	}
-	in->check_raw = raw16(udp->check);
 	/* IPv4: RFC 768 "no checksum", nothing to update. IPv6: invalid (RFC 8200 §8.1), user
 	 * space drops it. */
-	if (in->check_raw == 0)
+	if (raw16(udp->check) == 0)
 		return to_user(ctx, XT_STAT_USER_ZERO_CSUM);
 	if (!(get_be16(cfg->flags) & XT_CFG_FASTPATH))
 		return to_user(ctx, XT_STAT_USER_DISABLED);
-	raw16_store(in->src.port, raw16(udp->source));
-	raw16_store(in->dst.port, raw16(udp->dest));
+	sc->plan.in_v6 = family == XT_AF_INET6;
 	if (class == PORT_LISTEN)
-		return client_to_peer(ctx, cfg, sc, (const __u8 *)(udp + 1), data_end);
-	return peer_to_client(ctx, cfg, sc);
+		return client_to_peer(ctx, cfg, sc, saddr, daddr, udp, data_end);
+	return peer_to_client(ctx, cfg, sc, saddr, daddr, udp);
 }
 
 static __always_inline int classify_v4(struct xdp_md *ctx, const struct xt_config *cfg, __u32 l3,

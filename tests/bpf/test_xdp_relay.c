@@ -863,14 +863,15 @@ static void test_loader_map_full(void)
 	CU_ASSERT_EQUAL(fastpath__install(r, &b), -ENOSPC);
 	CU_ASSERT_EQUAL(fastpath__lookup(r, &b), -ENOENT);
 	{
-		struct xt_chan_client_key ck;
+		struct xt_chan4_client_key ck;
 
 		memset(&ck, 0, sizeof(ck));
-		ck.client = b.client;
-		ck.listen = b.listen;
+		memcpy(ck.client, b.client.ip, 4);
+		memcpy(ck.listen, b.listen.ip, 4);
+		memcpy(ck.client_port, b.client.port, 2);
 		put_be16(ck.channel, b.channel);
 		CU_ASSERT_NOT_EQUAL(
-			bpf_map_lookup_elem(xdp_relay__map_fd(r, XDP_RELAY_MAP_CHAN_BY_CLIENT), &ck,
+			bpf_map_lookup_elem(xdp_relay__map_fd(r, XDP_RELAY_MAP_CHAN4_BY_CLIENT), &ck,
 					    &(struct xt_chan_client_val){ 0 }),
 			0);
 	}
