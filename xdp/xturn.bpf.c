@@ -190,8 +190,11 @@ static __always_inline enum port_class port_class(const struct xt_config *cfg, _
 /* ---- the relay plan: everything decided before the frame is touched ---- */
 
 /* The outgoing addresses are not in the plan: they stay in the channel map value that holds them,
- * and the rewrite reads them from there (a copy per packet costs more than the rest of the plan). */
+ * and the rewrite reads them from there (a copy per packet costs more than the rest of the plan).
+ * The plan and the next hop are locals of the one inlined function the fast path is: the compiler
+ * keeps most of their fields in registers. */
 struct relay_plan {
+	__u32 alloc[2];	  /* allocations whose quota the data consumes (ids as in the maps); 0 = none */
 	__u16 data_len;	  /* application data bytes (ChannelData length / peer payload) */
 	__u16 channel;	  /* channel number of the header written when add_hdr */
 	__u8 in_v6;	  /* the incoming frame is IPv6 (else IPv4 without options) */
@@ -200,7 +203,6 @@ struct relay_plan {
 	__u8 pad;	  /* bytes after the ChannelData data that go (RFC 8656 §12.5) */
 	__u8 hops;	  /* relay hops: TTL / hop limit is decremented this often (RFC 8656 §14) */
 	__u8 stat;	  /* XT_STAT_RELAY_* */
-	__u8 alloc[2][4]; /* allocations whose quota the data consumes; 0 = none */
 };
 
 /* Where the relayed frame goes next: the Ethernet addresses in header order, and the interface. */
@@ -208,22 +210,7 @@ struct hop_macs {
 	__u8 dmac[PKT_ETH_ALEN];
 	__u8 smac[PKT_ETH_ALEN];
 	__u32 egress;
-};
-
-/* Per-packet working state. It lives in a per-CPU map rather than on the 512-byte BPF stack, which
- * the FIB lookup parameters and the call chain already fill; XDP runs with bottom halves off, so one
- * slot per CPU is never shared by two packets at once. */
-struct scratch {
-	struct relay_plan plan;
-	struct hop_macs hop; /* the next hop when it is not a cached FIB answer */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct scratch);
-} scratch SEC(".maps");
+} __attribute__((aligned(8)));
 
 /* ChannelData's range (RFC 7983: first two bits 01). RFC 8656 §12 binds 0x4000-0x4FFF, RFC 5766
  * clients up to 0x7FFF (allocations.legacy_channels); which numbers are bound is user space's
@@ -237,16 +224,16 @@ struct {
 
 /* Token bucket of one allocation; 1 = within quota. The data path never waits on the lock for long:
  * it guards four words and no helper call. */
-static __always_inline int quota_take(const __u8 alloc_id[4], __u64 now, __u64 bytes)
+static __always_inline int quota_take(__u32 alloc_id, __u64 now, __u64 bytes)
 {
 	struct xt_quota_key key __attribute__((aligned(8)));
 	struct xt_quota *q;
 	__u64 elapsed, refill;
 	int ok;
 
-	if ((alloc_id[0] | alloc_id[1] | alloc_id[2] | alloc_id[3]) == 0)
+	if (alloc_id == 0)
 		return 1;
-	ip4_copy(key.alloc_id, alloc_id);
+	raw32_store(key.alloc_id, alloc_id);
 	q = bpf_map_lookup_elem(&quota, &key);
 	if (!q)
 		return 1;
@@ -339,14 +326,14 @@ static __always_inline void hop_copy(struct hop_macs *to, const struct hop_macs 
 	to->egress = from->egress;
 }
 
-/* The next hop of a packet from src to dst (l3_len bytes) into sc->hop on HOP_FIB; HOP_FALLBACK
+/* The next hop of a packet from src to dst (l3_len bytes) into *hop on HOP_FIB; HOP_FALLBACK
  * when the FIB cannot answer (forwarding off on the NIC, no route), HOP_USER_* when its answer
  * sends the frame to user space: among them a route whose next hop has no neighbour entry yet.
  * Swapping MACs there would send the frame back to its sender on a shared segment; user space
  * resolves the neighbour and holds the frame meanwhile, and once the entry exists the FIB answers
  * here. */
 static __always_inline int next_hop(struct xdp_md *ctx, const struct xt_config *cfg,
-				    struct scratch *sc, const struct xt_addr *src,
+				    struct hop_macs *hop, const struct xt_addr *src,
 				    const struct xt_addr *dst, __u32 l3_len, __u8 tos)
 {
 	__u16 gen = get_be16(cfg->fib_gen);
@@ -363,7 +350,7 @@ static __always_inline int next_hop(struct xdp_md *ctx, const struct xt_config *
 			return HOP_FALLBACK;
 		if (e->gen == gen && e->family == dst->family && e->ingress == ctx->ingress_ifindex &&
 		    l3_len <= e->ok_len && ip16_equal(e->dst, dst->ip) && ip16_equal(e->src, src->ip)) {
-			hop_copy(&sc->hop, &e->hop);
+			hop_copy(hop, &e->hop);
 			return HOP_FIB;
 		}
 	}
@@ -395,9 +382,9 @@ static __always_inline int next_hop(struct xdp_md *ctx, const struct xt_config *
 		return HOP_USER_NEIGH;
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		return HOP_FALLBACK;
-	mac_copy(sc->hop.dmac, fib.dmac);
-	mac_copy(sc->hop.smac, fib.smac);
-	sc->hop.egress = fib.ifindex;
+	mac_copy(hop->dmac, fib.dmac);
+	mac_copy(hop->smac, fib.smac);
+	hop->egress = fib.ifindex;
 	if (e) {
 		raw64_store(e->src, raw64(src->ip));
 		raw64_store(e->src + 8, raw64(src->ip + 8));
@@ -407,7 +394,7 @@ static __always_inline int next_hop(struct xdp_md *ctx, const struct xt_config *
 		e->ingress = ctx->ingress_ifindex;
 		e->gen = gen;
 		e->ok_len = (__u16)l3_len;
-		hop_copy(&e->hop, &sc->hop);
+		hop_copy(&e->hop, hop);
 	}
 	return HOP_FIB;
 }
@@ -423,10 +410,10 @@ static __always_inline int next_hop(struct xdp_md *ctx, const struct xt_config *
  * measured here), more than a tenth of the whole fast path. The verifier sees ~215 000
  * instructions for all copies together, a fifth of its limit. */
 static __always_inline int relay(struct xdp_md *ctx, const struct xt_config *cfg,
-				 struct scratch *sc, const struct xt_addr *src,
+				 const struct relay_plan *plan, const struct xt_addr *src,
 				 const struct xt_addr *dst)
 {
-	const struct relay_plan *plan = &sc->plan;
+	struct hop_macs next;
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct pkt_eth *eth = data;
@@ -497,7 +484,7 @@ static __always_inline int relay(struct xdp_md *ctx, const struct xt_config *cfg
 
 	hop = get_be16(cfg->flags) & XT_CFG_NO_FIB ?
 		      HOP_FALLBACK :
-		      next_hop(ctx, cfg, sc, src, dst, out_l3_len, tos);
+		      next_hop(ctx, cfg, &next, src, dst, out_l3_len, tos);
 	if (hop == HOP_USER_MTU)
 		return to_user(ctx, XT_STAT_USER_MTU);
 	if (hop == HOP_USER_ROUTE)
@@ -506,13 +493,11 @@ static __always_inline int relay(struct xdp_md *ctx, const struct xt_config *cfg
 		return to_user(ctx, XT_STAT_USER_NO_NEIGH);
 	if (hop == HOP_FALLBACK) {
 		/* Answer the way the frame came in: right for a relay behind one gateway. */
-		raw32_store(sc->hop.smac, raw32(eth->dst));
-		raw16_store(sc->hop.smac + 4, raw16(eth->dst + 4));
-		raw32_store(sc->hop.dmac, raw32(eth->src));
-		raw16_store(sc->hop.dmac + 4, raw16(eth->src + 4));
-		sc->hop.egress = ctx->ingress_ifindex;
-	} else if (sc->hop.egress != ctx->ingress_ifindex) {
-		egress = sc->hop.egress;
+		mac_copy(next.smac, eth->dst);
+		mac_copy(next.dmac, eth->src);
+		next.egress = ctx->ingress_ifindex;
+	} else if (next.egress != ctx->ingress_ifindex) {
+		egress = next.egress;
 		if (!bpf_map_lookup_elem(&tx_ports, &egress))
 			return to_user(ctx, XT_STAT_USER_NO_TX_PORT);
 		redirect = 1;
@@ -574,8 +559,8 @@ static __always_inline int relay(struct xdp_md *ctx, const struct xt_config *cfg
 	eth = data;
 	if ((void *)(eth + 1) > data_end)
 		return drop(ctx, XT_STAT_DROP_INTERNAL);
-	raw64_store(eth->dst, raw64(sc->hop.dmac));
-	raw32_store(eth->dst + 8, raw32(sc->hop.dmac + 8));
+	raw64_store(eth->dst, raw64(next.dmac));
+	raw32_store(eth->dst + 8, raw32(next.dmac + 8));
 
 	if (out_v6) {
 		struct pkt_ipv6 *ip6 = (void *)(eth + 1);
@@ -702,11 +687,10 @@ static __always_inline struct xt_chan_peer_val *peer_binding(const __u8 *peer_ip
 /* ChannelData from a client to the listen port (RFC 8656 §12). saddr and daddr are the incoming
  * IP header's addresses. */
 static __always_inline int client_to_peer(struct xdp_md *ctx, const struct xt_config *cfg,
-					  struct scratch *sc, const __u8 *saddr,
+					  struct relay_plan *plan, const __u8 *saddr,
 					  const __u8 *daddr, const struct pkt_udp *udp,
 					  void *data_end)
 {
-	struct relay_plan *plan = &sc->plan;
 	const __u8 *payload = (const __u8 *)(udp + 1);
 	__u32 plen = get_be16(udp->len) - sizeof(struct pkt_udp);
 	struct xt_chan_client_val *v;
@@ -736,10 +720,10 @@ static __always_inline int client_to_peer(struct xdp_md *ctx, const struct xt_co
 	plan->pad = (__u8)(plen - CHANNEL_HDR_LEN - len);
 	plan->hops = 1;
 	plan->stat = plan->in_v6 ? XT_STAT_RELAY_C2P_V6 : XT_STAT_RELAY_C2P_V4;
-	ip4_copy(plan->alloc[0], v->alloc_id);
-	raw32_store(plan->alloc[1], 0);
+	plan->alloc[0] = raw32(v->alloc_id);
+	plan->alloc[1] = 0;
 	if (!ours(cfg, &v->peer))
-		return relay(ctx, cfg, sc, &v->relay, &v->peer);
+		return relay(ctx, cfg, plan, &v->relay, &v->peer);
 
 	/* Hairpin: the peer is another allocation of ours. Deliver to that allocation's client in
 	 * this same pass (once: the result goes to a client, never back into the relay). */
@@ -751,16 +735,15 @@ static __always_inline int client_to_peer(struct xdp_md *ctx, const struct xt_co
 	plan->add_hdr = 1;
 	plan->hops = 2;
 	plan->stat = XT_STAT_RELAY_HAIRPIN;
-	ip4_copy(plan->alloc[1], pv->alloc_id);
-	return relay(ctx, cfg, sc, &pv->listen, &pv->client);
+	plan->alloc[1] = raw32(pv->alloc_id);
+	return relay(ctx, cfg, plan, &pv->listen, &pv->client);
 }
 
 /* A datagram from a peer to an allocation's relayed address (RFC 8656 §11.5 with a channel). */
 static __always_inline int peer_to_client(struct xdp_md *ctx, const struct xt_config *cfg,
-					  struct scratch *sc, const __u8 *saddr,
+					  struct relay_plan *plan, const __u8 *saddr,
 					  const __u8 *daddr, const struct pkt_udp *udp)
 {
-	struct relay_plan *plan = &sc->plan;
 	struct xt_chan_peer_val *v;
 
 	v = peer_binding(saddr, udp->source, daddr, udp->dest, plan->in_v6);
@@ -774,9 +757,9 @@ static __always_inline int peer_to_client(struct xdp_md *ctx, const struct xt_co
 	plan->pad = 0;
 	plan->hops = 1;
 	plan->stat = plan->in_v6 ? XT_STAT_RELAY_P2C_V6 : XT_STAT_RELAY_P2C_V4;
-	ip4_copy(plan->alloc[0], v->alloc_id);
-	raw32_store(plan->alloc[1], 0);
-	return relay(ctx, cfg, sc, &v->listen, &v->client);
+	plan->alloc[0] = raw32(v->alloc_id);
+	plan->alloc[1] = 0;
+	return relay(ctx, cfg, plan, &v->listen, &v->client);
 }
 
 /* An untagged frame without IPv4 options, fragmentation or IPv6 extension headers, UDP to our
@@ -787,14 +770,10 @@ static __always_inline int fast(struct xdp_md *ctx, const struct xt_config *cfg,
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
+	struct relay_plan plan;
 	const __u8 *saddr, *daddr;
 	struct pkt_udp *udp;
-	struct scratch *sc;
-	__u32 zero = 0;
 
-	sc = bpf_map_lookup_elem(&scratch, &zero);
-	if (!sc)
-		return XDP_ABORTED;
 	if (family == XT_AF_INET6) {
 		struct pkt_ipv6 *ip6 = data + sizeof(struct pkt_eth);
 		__u16 payload_len;
@@ -832,10 +811,10 @@ static __always_inline int fast(struct xdp_md *ctx, const struct xt_config *cfg,
 		return to_user(ctx, XT_STAT_USER_ZERO_CSUM);
 	if (!(get_be16(cfg->flags) & XT_CFG_FASTPATH))
 		return to_user(ctx, XT_STAT_USER_DISABLED);
-	sc->plan.in_v6 = family == XT_AF_INET6;
+	plan.in_v6 = family == XT_AF_INET6;
 	if (class == PORT_LISTEN)
-		return client_to_peer(ctx, cfg, sc, saddr, daddr, udp, data_end);
-	return peer_to_client(ctx, cfg, sc, saddr, daddr, udp);
+		return client_to_peer(ctx, cfg, &plan, saddr, daddr, udp, data_end);
+	return peer_to_client(ctx, cfg, &plan, saddr, daddr, udp);
 }
 
 static __always_inline int classify_v4(struct xdp_md *ctx, const struct xt_config *cfg, __u32 l3,
