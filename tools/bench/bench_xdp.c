@@ -10,11 +10,13 @@
  *   tests/bpf/xdp_bench_restore.bpf.c, which restores the pristine frame (head position, length,
  *   bytes) and tail-calls the relay program; minus the same run tail-calling a two-instruction
  *   XDP_TX program (printed as xdp_ns_per_pkt_harness: restore + tail call). Warm caches, back to
- *   back, as on a busy NIC queue. The machine is shared, so each figure is the least disturbed of
- *   9 rounds (the minimum of the round means).
+ *   back, as on a busy NIC queue. The machine is a shared VM whose speed swings by up to 40 % for
+ *   hundreds of milliseconds at a time, so each figure is the least disturbed of 25 rounds (the
+ *   minimum of the round means), and the harness is measured in the same rounds, alternating with
+ *   the case, so that both minimums come from the same conditions.
  * xdp_ns_per_pkt_<case>_cold: repeat 1 per call (the kernel copies the frame in for every call),
- *   10000 calls per round, same minimum and baseline subtraction. A syscall between runs leaves
- *   caches and branch predictors cold: the pessimistic bound.
+ *   10000 calls per round, 9 rounds, same minimum and baseline subtraction. A syscall between runs
+ *   leaves caches and branch predictors cold: the pessimistic bound.
  * xdp_ns_per_pkt_<case>_fib_uncached: with the program's per-CPU FIB answer cache off, so every
  *   packet pays bpf_fib_lookup (IPv4 cases only).
  * Why not BPF_F_TEST_XDP_LIVE_FRAMES: measured on this kernel (6.18), a page recycled within one
@@ -38,7 +40,8 @@
 #include "pkt/build.h"
 #include "xdp/loader.h"
 
-#define ROUNDS 9
+#define WARM_ROUNDS 25
+#define COLD_ROUNDS 9
 #define WARM_REPEAT 100000
 #define COLD_CALLS 10000
 #define MAX_FRAME 512
@@ -152,35 +155,25 @@ static double run_cold_once(int prog_fd, const __u8 *buf, size_t len)
 	return (double)total / COLD_CALLS;
 }
 
-/* The machine is shared: the least disturbed of several rounds is the figure. */
-static double run_warm(int prog_fd, const __u8 *buf, size_t len, int head_delta)
+/* Minimum round means of the harness (base_fd) and of the program under test, in alternating rounds
+ * (see the head of this file). */
+static int run_paired(int base_fd, int prog_fd, const __u8 *buf, size_t len, int head_delta,
+		      int cold, double *base_best, double *prog_best)
 {
-	double best = -1;
+	*base_best = *prog_best = -1;
+	for (int r = 0; r < (cold ? COLD_ROUNDS : WARM_ROUNDS); r++) {
+		double b = cold ? run_cold_once(base_fd, buf, len) : run_warm_once(base_fd, buf, len, 0);
+		double p = cold ? run_cold_once(prog_fd, buf, len) :
+				  run_warm_once(prog_fd, buf, len, head_delta);
 
-	for (int r = 0; r < ROUNDS; r++) {
-		double ns = run_warm_once(prog_fd, buf, len, head_delta);
-
-		if (ns < 0)
+		if (b < 0 || p < 0)
 			return -1;
-		if (best < 0 || ns < best)
-			best = ns;
+		if (*base_best < 0 || b < *base_best)
+			*base_best = b;
+		if (*prog_best < 0 || p < *prog_best)
+			*prog_best = p;
 	}
-	return best;
-}
-
-static double run_cold(int prog_fd, const __u8 *buf, size_t len)
-{
-	double best = -1;
-
-	for (int r = 0; r < ROUNDS; r++) {
-		double ns = run_cold_once(prog_fd, buf, len);
-
-		if (ns < 0)
-			return -1;
-		if (best < 0 || ns < best)
-			best = ns;
-	}
-	return best;
+	return 0;
 }
 
 static int open_harness(const char *build)
@@ -246,11 +239,11 @@ static size_t case_frame(const struct bench_case *c, __u8 *buf, int *head_delta)
 
 /* Runs one case warm and cold; prints its figures unless the counters say some repetition took
  * another path. */
-static int bench_case(const struct bench_case *c, const char *suffix, double harness,
-		      double harness_cold)
+static int bench_case(const struct bench_case *c, const char *suffix, int base_fd)
 {
+	double harness, harness_cold;
 	struct xt_stat before[XT_STAT_COUNT], after[XT_STAT_COUNT];
-	__u64 relayed, fallback, want = ROUNDS * (__u64)(WARM_REPEAT + COLD_CALLS);
+	__u64 relayed, fallback, want = WARM_ROUNDS * (__u64)WARM_REPEAT + COLD_ROUNDS * (__u64)COLD_CALLS;
 	__u8 buf[2048];
 	double warm, cold;
 	int delta;
@@ -258,8 +251,9 @@ static int bench_case(const struct bench_case *c, const char *suffix, double har
 
 	if (xdp_relay__read_stats(relay, before))
 		return 1;
-	warm = run_warm(xdp_relay__prog_fd(relay), buf, len, delta);
-	cold = run_cold(xdp_relay__prog_fd(relay), buf, len);
+	if (run_paired(base_fd, xdp_relay__prog_fd(relay), buf, len, delta, 0, &harness, &warm) ||
+	    run_paired(base_fd, xdp_relay__prog_fd(relay), buf, len, delta, 1, &harness_cold, &cold))
+		warm = cold = -1;
 	if (xdp_relay__read_stats(relay, after))
 		return 1;
 	relayed = after[c->stat].packets - before[c->stat].packets;
@@ -359,21 +353,20 @@ int main(int argc, char **argv)
 		int delta;
 		size_t len = case_frame(&cases[0], buf, &delta);
 
-		harness = run_warm(base_fd, buf, len, 0);
-		harness_cold = run_cold(base_fd, buf, len);
-		if (harness < 0 || harness_cold < 0)
+		if (run_paired(base_fd, base_fd, buf, len, 0, 0, &harness, &harness) ||
+		    run_paired(base_fd, base_fd, buf, len, 0, 1, &harness_cold, &harness_cold))
 			return 1;
 		printf("BENCH xdp_ns_per_pkt_harness %.1f ns\n", harness);
 		printf("BENCH xdp_ns_per_pkt_harness_cold %.1f ns\n", harness_cold);
 
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-			status |= bench_case(&cases[i], "", harness, harness_cold);
+			status |= bench_case(&cases[i], "", base_fd);
 		/* The same with every packet asking the FIB (fib_cache_ms 0), for the record. */
 		put_be16(cfg.fib_cache_ms, 0);
 		if (xdp_relay__set_config(relay, &cfg))
 			return 1;
 		for (size_t i = 0; i < 2; i++)
-			status |= bench_case(&cases[i], "_fib_uncached", harness, harness_cold);
+			status |= bench_case(&cases[i], "_fib_uncached", base_fd);
 	}
 	close(base_fd);
 	xdp_relay__destroy(relay);
