@@ -285,6 +285,17 @@ int main(int argc, char **argv)
 		printf("bench_xdp: skipped (needs root to load BPF programs)\n");
 		return 0;
 	}
+	/* One CPU throughout: the program's FIB answer cache is per CPU, and a migration between
+	 * rounds would make a round pay a lookup and the caches refill. */
+	{
+		cpu_set_t one;
+		int cpu = sched_getcpu();
+
+		CPU_ZERO(&one);
+		CPU_SET(cpu < 0 ? 0 : cpu, &one);
+		if (sched_setaffinity(0, sizeof(one), &one))
+			perror("bench_xdp: sched_setaffinity (continuing unpinned)");
+	}
 	if (unshare(CLONE_NEWNET)) {
 		perror("bench_xdp: unshare");
 		return 1;
