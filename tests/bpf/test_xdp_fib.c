@@ -186,8 +186,8 @@ static void test_fib_route_mtu(void)
 	c2p(&f_small_mtu, 72, XDP_TX, mac_xtd0, mac_gw0, fits, 1);
 }
 
-/* Answers are cached per CPU for fib_cache_ms, per source as well as destination, and forgotten
- * on xdp_relay__flush_fib_cache(). */
+/* Answers are cached per CPU, per source as well as destination, and forgotten on
+ * xdp_relay__flush_fib_cache() or once xdp_relay__age_fib_cache() sees fib_cache_ms pass. */
 static void test_fib_cache(void)
 {
 	const struct tdelta d[] = { { XT_STAT_RELAY_C2P_V4, 1, 40 } };
@@ -196,10 +196,24 @@ static void test_fib_cache(void)
 	CU_ASSERT_EQUAL_FATAL(system("ip neigh replace 198.18.0.254 lladdr 02:00:00:00:fe:aa "
 				     "dev xtd0 nud permanent"),
 			      0);
-	/* Within the cache lifetime (1 s by default) the old next hop is still used... */
+	/* While the answer is cached the old next hop is still used... */
 	c2p(&f_v4, 40, XDP_TX, mac_xtd0, mac_gw0, d, 1);
 	/* ...until user space says the neighbour changed. */
 	CU_ASSERT_EQUAL(xdp_relay__flush_fib_cache(t_relay), 0);
+	c2p(&f_v4, 40, XDP_TX, mac_xtd0, mac_gw0_new, d, 1);
+
+	/* The program reads no clock: answers age when user space says fib_cache_ms have passed. */
+	CU_ASSERT_EQUAL_FATAL(system("ip neigh replace 198.18.0.254 lladdr 02:00:00:00:fe:00 "
+				     "dev xtd0 nud permanent"),
+			      0);
+	CU_ASSERT_EQUAL(xdp_relay__age_fib_cache(t_relay, 1000000), 0); /* first call: ages */
+	c2p(&f_v4, 40, XDP_TX, mac_xtd0, mac_gw0, d, 1);
+	CU_ASSERT_EQUAL_FATAL(system("ip neigh replace 198.18.0.254 lladdr 02:00:00:00:fe:aa "
+				     "dev xtd0 nud permanent"),
+			      0);
+	CU_ASSERT_EQUAL(xdp_relay__age_fib_cache(t_relay, 1000000 + 999), 0); /* 999 ms: kept */
+	c2p(&f_v4, 40, XDP_TX, mac_xtd0, mac_gw0, d, 1);
+	CU_ASSERT_EQUAL(xdp_relay__age_fib_cache(t_relay, 1000000 + 1000), 0); /* 1 s: aged */
 	c2p(&f_v4, 40, XDP_TX, mac_xtd0, mac_gw0_new, d, 1);
 
 	/* With the cache off every packet asks the FIB. */
