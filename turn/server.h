@@ -73,7 +73,7 @@ struct turn_server_config {
 
 enum turn_action_type {
 	TURN_ACT_SEND = 1,	     /* datagram: from -> to */
-	TURN_ACT_CHANNEL_BOUND,	     /* install chan_by_client and chan_by_peer */
+	TURN_ACT_CHANNEL_BOUND,	     /* install the fast-path channel maps */
 	TURN_ACT_CHANNEL_UNBOUND,    /* remove both */
 	TURN_ACT_ALLOCATION_CREATED, /* relay address:port now belongs to alloc_id */
 	TURN_ACT_ALLOCATION_DELETED, /* relay address:port is free again */

@@ -27,8 +27,8 @@ static __always_inline void raw16_store(void *p, __u16 v)
 	*(xt_raw16 *)p = v;
 }
 
-/* 32- and 64-bit access: only to packet or map memory, where the verifier allows any alignment
- * (the per-packet state lives in a per-CPU map for this reason). */
+/* 32- and 64-bit access: packet or map memory, where the verifier allows any alignment, or a
+ * naturally aligned field on the stack (the lookup keys are built in aligned(8) structs). */
 static __always_inline __u32 raw32(const void *p)
 {
 	return *(const xt_raw32 *)p;

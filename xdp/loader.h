@@ -30,7 +30,7 @@ enum xdp_relay_log_level { XDP_RELAY_LOG_WARN, XDP_RELAY_LOG_INFO };
 struct xdp_relay_opts {
 	const char *verifier_log; /* file for the verifier log of a rejected program;
 				   * NULL = /tmp/xturn-verifier.log */
-	__u32 max_channels;	  /* entries of chan_by_client and of chan_by_peer; 0 = 65536 */
+	__u32 max_channels;	  /* entries of each of the four channel maps; 0 = 65536 */
 	__u32 max_quotas;	  /* entries of quota; 0 = 65536 */
 	__u32 max_queues;	  /* entries of xsks (RX queues); 0 = 64 */
 	void (*log)(enum xdp_relay_log_level level, const char *msg); /* NULL = stderr */

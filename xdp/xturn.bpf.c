@@ -2,8 +2,8 @@
  *
  * For every frame (DESIGN.md §1):
  *   not UDP to one of our addresses on the listen port or an allocated relay port ..... XDP_PASS
- *   ChannelData to the listen port with a channel in chan_by_client .... unwrap, rewrite, XDP_TX
- *   datagram to an allocated relay port from a peer in chan_by_peer ...... wrap, rewrite, XDP_TX
+ *   ChannelData to the listen port with a channel in chan4/6_by_client . unwrap, rewrite, XDP_TX
+ *   datagram to an allocated relay port from a peer in chan4/6_by_peer .. wrap, rewrite, XDP_TX
  *   everything else to those ports ............. AF_XDP socket of the RX queue (xsks, else PASS)
  * A frame the fast path will not finish (fragments, options, extension headers, VLAN, IPv4 UDP
  * checksum 0, too big, odd padding, no route answer it can use) goes to user space exactly as it
@@ -214,7 +214,7 @@ struct hop_macs {
 
 /* ChannelData's range (RFC 7983: first two bits 01). RFC 8656 §12 binds 0x4000-0x4FFF, RFC 5766
  * clients up to 0x7FFF (allocations.legacy_channels); which numbers are bound is user space's
- * rule, and only bound ones are in chan_by_client. */
+ * rule, and only bound ones are in the client maps. */
 #define CHANNEL_MIN 0x4000
 #define CHANNEL_MAX 0x7FFF
 #define CHANNEL_HDR_LEN 4

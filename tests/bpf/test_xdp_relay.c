@@ -52,7 +52,7 @@ static int suite_init(void)
 		    xdp_relay__mark_port(t_relay, xt_addr_port(&all[i]->relay), true))
 			return -1;
 	/* h5's peer is an allocated port of ours whose allocation has a permission for h5's relayed
-	 * address but no channel: chan_by_peer has no (198.18.0.1:49161 → 198.18.0.1:49160). */
+	 * address but no channel: chan4_by_peer has no (198.18.0.1:49161 → 198.18.0.1:49160). */
 	if (xdp_relay__mark_port(t_relay, 49160, true))
 		return -1;
 	return 0;
