@@ -11,9 +11,11 @@
  *   bytes) and tail-calls the relay program; minus the same run tail-calling a two-instruction
  *   XDP_TX program (printed as xdp_ns_per_pkt_harness: restore + tail call). Warm caches, back to
  *   back, as on a busy NIC queue. The machine is a shared VM whose speed swings by up to 40 % for
- *   hundreds of milliseconds at a time, so each figure is the least disturbed of 25 rounds (the
- *   minimum of the round means), and the harness is measured in the same rounds, alternating with
- *   the case, so that both minimums come from the same conditions.
+ *   a second or more at a time, so each figure is the least disturbed of 25 rounds (the minimum of
+ *   the round means): the cases take their rounds in turn, spreading each case's rounds over the
+ *   whole run, and every round measures the harness right before the case, so that both minimums
+ *   come from the same conditions. Each round's counters must show all its frames on the case's
+ *   path.
  * xdp_ns_per_pkt_<case>_cold: repeat 1 per call (the kernel copies the frame in for every call),
  *   10000 calls per round, 9 rounds, same minimum and baseline subtraction. A syscall between runs
  *   leaves caches and branch predictors cold: the pessimistic bound.
@@ -155,27 +157,6 @@ static double run_cold_once(int prog_fd, const __u8 *buf, size_t len)
 	return (double)total / COLD_CALLS;
 }
 
-/* Minimum round means of the harness (base_fd) and of the program under test, in alternating rounds
- * (see the head of this file). */
-static int run_paired(int base_fd, int prog_fd, const __u8 *buf, size_t len, int head_delta,
-		      int cold, double *base_best, double *prog_best)
-{
-	*base_best = *prog_best = -1;
-	for (int r = 0; r < (cold ? COLD_ROUNDS : WARM_ROUNDS); r++) {
-		double b = cold ? run_cold_once(base_fd, buf, len) : run_warm_once(base_fd, buf, len, 0);
-		double p = cold ? run_cold_once(prog_fd, buf, len) :
-				  run_warm_once(prog_fd, buf, len, head_delta);
-
-		if (b < 0 || p < 0)
-			return -1;
-		if (*base_best < 0 || b < *base_best)
-			*base_best = b;
-		if (*prog_best < 0 || p < *prog_best)
-			*prog_best = p;
-	}
-	return 0;
-}
-
 static int open_harness(const char *build)
 {
 	char path[4096];
@@ -237,45 +218,85 @@ static size_t case_frame(const struct bench_case *c, __u8 *buf, int *head_delta)
 	return frame(buf, &b->peer, &b->relay, data, sizeof(data));
 }
 
-/* Runs one case warm and cold; prints its figures unless the counters say some repetition took
- * another path. */
-static int bench_case(const struct bench_case *c, const char *suffix, int base_fd)
+/* Best (minimum) round means of one case and of the harness measured next to it. */
+struct case_result {
+	double warm, harness, cold, harness_cold;
+	int wrong_path; /* some run did not relay every frame on the measured path */
+};
+
+static void keep_min(double *best, double v)
 {
-	double harness, harness_cold;
+	if (*best < 0 || v < *best)
+		*best = v;
+}
+
+/* One round of a case: the harness, then the case, warm or cold. The program's counters must show
+ * that every frame of the run took the case's path, with no FIB fallback; -1 if not. */
+static int run_round(const struct bench_case *c, int base_fd, int cold, struct case_result *res)
+{
 	struct xt_stat before[XT_STAT_COUNT], after[XT_STAT_COUNT];
-	__u64 relayed, fallback, want = WARM_ROUNDS * (__u64)WARM_REPEAT + COLD_ROUNDS * (__u64)COLD_CALLS;
+	__u64 want = cold ? COLD_CALLS : WARM_REPEAT;
+	int prog_fd = xdp_relay__prog_fd(relay);
 	__u8 buf[2048];
-	double warm, cold;
+	double b, p;
 	int delta;
 	size_t len = case_frame(c, buf, &delta);
 
+	b = cold ? run_cold_once(base_fd, buf, len) : run_warm_once(base_fd, buf, len, 0);
 	if (xdp_relay__read_stats(relay, before))
-		return 1;
-	if (run_paired(base_fd, xdp_relay__prog_fd(relay), buf, len, delta, 0, &harness, &warm) ||
-	    run_paired(base_fd, xdp_relay__prog_fd(relay), buf, len, delta, 1, &harness_cold, &cold))
-		warm = cold = -1;
-	if (xdp_relay__read_stats(relay, after))
-		return 1;
-	relayed = after[c->stat].packets - before[c->stat].packets;
-	fallback = after[XT_STAT_FIB_FALLBACK].packets - before[XT_STAT_FIB_FALLBACK].packets;
-	if (warm < 0 || cold < 0 || relayed != want || fallback) {
-		fprintf(stderr,
-			"bench_xdp: %s%s: relayed %llu of %llu frames (%llu by the FIB fallback): "
-			"figure withheld\n",
-			c->name, suffix, (unsigned long long)relayed, (unsigned long long)want,
-			(unsigned long long)fallback);
-		return 1;
+		return -1;
+	p = cold ? run_cold_once(prog_fd, buf, len) : run_warm_once(prog_fd, buf, len, delta);
+	if (xdp_relay__read_stats(relay, after) || b < 0 || p < 0)
+		return -1;
+	if (after[c->stat].packets - before[c->stat].packets != want ||
+	    after[XT_STAT_FIB_FALLBACK].packets != before[XT_STAT_FIB_FALLBACK].packets) {
+		res->wrong_path = 1;
+		return -1;
 	}
-	printf("BENCH xdp_ns_per_pkt_%s%s %.1f ns\n", c->name, suffix, warm - harness);
-	printf("BENCH xdp_ns_per_pkt_%s%s_cold %.1f ns\n", c->name, suffix, cold - harness_cold);
+	keep_min(cold ? &res->harness_cold : &res->harness, b);
+	keep_min(cold ? &res->cold : &res->warm, p);
 	return 0;
+}
+
+/* Measures the cases round-robin, so that every case has rounds spread over the whole run (the
+ * VM's slow spells last long enough to cover all rounds of a case run back to back), and prints
+ * their figures. */
+static int bench_cases(const struct bench_case *cases, size_t n, const char *suffix, int base_fd)
+{
+	struct case_result res[16];
+	int status = 0;
+
+	if (n > sizeof(res) / sizeof(res[0]))
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		res[i] = (struct case_result){ -1, -1, -1, -1, 0 };
+	for (int cold = 0; cold < 2; cold++)
+		for (int r = 0; r < (cold ? COLD_ROUNDS : WARM_ROUNDS); r++)
+			for (size_t i = 0; i < n; i++)
+				if (!res[i].wrong_path && run_round(&cases[i], base_fd, cold, &res[i]) &&
+				    !res[i].wrong_path)
+					return 1; /* a run failed outright: already said why */
+	for (size_t i = 0; i < n; i++) {
+		if (res[i].wrong_path) {
+			fprintf(stderr,
+				"bench_xdp: %s%s: some frames took another path than %s (or the FIB "
+				"fallback): figure withheld\n",
+				cases[i].name, suffix, xdp_relay__stat_name(cases[i].stat));
+			status = 1;
+			continue;
+		}
+		printf("BENCH xdp_ns_per_pkt_%s%s %.1f ns\n", cases[i].name, suffix,
+		       res[i].warm - res[i].harness);
+		printf("BENCH xdp_ns_per_pkt_%s%s_cold %.1f ns\n", cases[i].name, suffix,
+		       res[i].cold - res[i].harness_cold);
+	}
+	return status;
 }
 
 int main(int argc, char **argv)
 {
 	const char *build = argc > 1 ? argv[1] : "build";
 	struct fastpath_binding b44, b66, b46, b64;
-	double harness, harness_cold;
 	struct xt_config cfg;
 	__u8 buf[2048];
 	int base_fd, status = 0;
@@ -361,23 +382,34 @@ int main(int argc, char **argv)
 			{ "client_to_peer_cross_v6", &b64, 1, XT_STAT_RELAY_C2P_V6 },
 			{ "peer_to_client_cross_v6", &b64, 0, XT_STAT_RELAY_P2C_V4 },
 		};
+		const struct bench_case harness_case = { "harness", &b44, 1, XT_STAT_RELAY_C2P_V4 };
+		double harness = -1, harness_cold = -1;
 		int delta;
-		size_t len = case_frame(&cases[0], buf, &delta);
+		size_t len = case_frame(&harness_case, buf, &delta);
 
-		if (run_paired(base_fd, base_fd, buf, len, 0, 0, &harness, &harness) ||
-		    run_paired(base_fd, base_fd, buf, len, 0, 1, &harness_cold, &harness_cold))
-			return 1;
+		for (int r = 0; r < WARM_ROUNDS; r++) {
+			double ns = run_warm_once(base_fd, buf, len, 0);
+
+			if (ns < 0)
+				return 1;
+			keep_min(&harness, ns);
+		}
+		for (int r = 0; r < COLD_ROUNDS; r++) {
+			double ns = run_cold_once(base_fd, buf, len);
+
+			if (ns < 0)
+				return 1;
+			keep_min(&harness_cold, ns);
+		}
 		printf("BENCH xdp_ns_per_pkt_harness %.1f ns\n", harness);
 		printf("BENCH xdp_ns_per_pkt_harness_cold %.1f ns\n", harness_cold);
 
-		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-			status |= bench_case(&cases[i], "", base_fd);
+		status |= bench_cases(cases, sizeof(cases) / sizeof(cases[0]), "", base_fd);
 		/* The same with every packet asking the FIB (fib_cache_ms 0), for the record. */
 		put_be16(cfg.fib_cache_ms, 0);
 		if (xdp_relay__set_config(relay, &cfg))
 			return 1;
-		for (size_t i = 0; i < 2; i++)
-			status |= bench_case(&cases[i], "_fib_uncached", base_fd);
+		status |= bench_cases(cases, 2, "_fib_uncached", base_fd);
 	}
 	close(base_fd);
 	xdp_relay__destroy(relay);
