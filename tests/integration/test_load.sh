@@ -118,6 +118,10 @@ ebpf_relayed() {
 		awk '/^xturn_data_relayed_packets_total\{path="ebpf"/ { s += $2 } END { print s + 0 }'
 }
 
+allocations_active() {
+	r curl -s -m 1 http://127.0.0.1:9641/metrics | awk '/^xturn_allocations_active / { print $2 }'
+}
+
 LT=(--server 198.18.0.1:3478 --user alice --password wonderland)
 OUT=$tmp/out.json
 
@@ -144,6 +148,8 @@ g timeout 20 "$LOAD" --server 198.18.0.1:3478 --secret load-secret --user bob \
 check "udp + REST: exit 0" test $? -eq 0
 check "udp + REST: 1000 sent, 1000 back" \
 	json "$OUT" 'j["mode"] == "udp" and j["sent"] == 1000 and j["received"] == 1000 and j["bad"] == 0'
+check "every run deleted its allocations on the way out (active: $(allocations_active))" \
+	test "$(allocations_active)" = 0
 
 # 3. the echo role as a separate process, the client on AF_XDP.
 g timeout 20 "$LOAD" --role echo --listen 198.18.0.20:40002 -d 10 --json >"$tmp/echo.json" 2>&1 &
@@ -198,6 +204,8 @@ check "wrong password: 401 reported" grep -q "error 401" "$tmp/err"
 # a peer outside the allow list: 403 on CreatePermission
 g timeout 20 "$LOAD" "${LT[@]}" --peer 10.1.2.3:40000 -d 0.2 -q >"$OUT" 2>"$tmp/err"
 check "forbidden peer: 403 reported" grep -q "CreatePermission: server answered error 403" "$tmp/err"
+check "forbidden peer: the allocation made before the 403 was deleted" \
+	test "$(allocations_active)" = 0
 # usage errors: exit 2
 g "$LOAD" --rate -5 >/dev/null 2>&1
 check "bad option value: exit 2" test $? -eq 2

@@ -83,6 +83,8 @@ struct load_opts {
 
 /* ---- one flow: an allocation with its channel towards one peer ---- */
 
+struct turnc;
+
 struct flow {
 	int fd;			/* the client's UDP socket (connected to the server) */
 	struct xt_addr local;	/* its address: the client 5-tuple half the relay sees */
@@ -90,6 +92,7 @@ struct flow {
 	struct xt_addr mapped;	/* XOR-MAPPED-ADDRESS */
 	struct xt_addr peer;
 	uint16_t channel;
+	struct turnc *turn; /* the allocation's client state (turnc.c); NULL with --raw */
 	/* data plane */
 	uint64_t next_seq;
 	uint64_t rx, rx_highest, reordered;
@@ -102,6 +105,9 @@ int turnc__open(const struct load_opts *o, struct flow *f, unsigned int index, c
 		size_t err_len);
 /* --raw: only the socket, connected to the target. */
 int turnc__open_raw(const struct load_opts *o, struct flow *f, char *err, size_t err_len);
+/* Deletes the flow's allocation (Refresh with LIFETIME 0), so that a later run reusing the same
+ * client port is not answered 437, and closes its socket. 0 or -errno with err saying why. */
+int turnc__close(struct flow *f, char *err, size_t err_len);
 
 /* ---- data plane results ---- */
 

@@ -502,7 +502,8 @@ int main(int argc, char **argv)
 	}
 out:
 	for (unsigned int i = 0; i < opened; i++)
-		close(flows[i].fd);
+		if (turnc__close(&flows[i], err, sizeof(err)) && !o.quiet)
+			fprintf(stderr, "xturn-load: allocation %u not deleted: %s\n", i, err);
 	free(flows);
 	free(r);
 	return ret;

@@ -1,7 +1,9 @@
 /* tools/xturn-load/turnc.c — the TURN client side of xturn-load: one allocation per flow.
  *
  * Plain RFC 8656 over a connected kernel UDP socket: Allocate (challenged once with 401 for REALM and
- * NONCE, RFC 8489 §9.2), CreatePermission and ChannelBind for the flow's peer. Requests are
+ * NONCE, RFC 8489 §9.2), CreatePermission and ChannelBind for the flow's peer; at the end (or when a
+ * step after the Allocate fails) a Refresh with LIFETIME 0 deletes the allocation, so that the relay
+ * does not hold it for its lifetime and a later run on the same client port is not answered 437. Requests are
  * retransmitted a bounded number of times; 438 (stale nonce) is answered with the fresh nonce, a
  * bounded number of times. Codec and keys are turn/'s; this file only sequences them.
  */
@@ -94,13 +96,13 @@ static int take_challenge(struct turnc *c, const struct stun_msg *m)
 	return derive_key(c);
 }
 
-enum req_kind { REQ_ALLOCATE, REQ_PERMISSION, REQ_CHANNEL_BIND };
+enum req_kind { REQ_ALLOCATE, REQ_PERMISSION, REQ_CHANNEL_BIND, REQ_DELETE };
 
 static int build(struct turnc *c, enum req_kind k, uint8_t *buf, size_t cap,
 		 const uint8_t txid[STUN_TXID_LEN])
 {
 	static const uint16_t method[] = { STUN_METHOD_ALLOCATE, STUN_METHOD_CREATE_PERMISSION,
-					   STUN_METHOD_CHANNEL_BIND };
+					   STUN_METHOD_CHANNEL_BIND, STUN_METHOD_REFRESH };
 	struct stun_builder b;
 
 	stun_builder__begin(&b, buf, cap, stun_type(method[k], STUN_CLASS_REQUEST), txid);
@@ -118,6 +120,9 @@ static int build(struct turnc *c, enum req_kind k, uint8_t *buf, size_t cap,
 	case REQ_CHANNEL_BIND:
 		stun_builder__add_channel_number(&b, c->f->channel);
 		stun_builder__add_xor_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS, &c->f->peer);
+		break;
+	case REQ_DELETE:
+		stun_builder__add_lifetime(&b, 0); /* RFC 8656 §7.2: Refresh to 0 deletes */
 		break;
 	}
 	if (c->have_challenge) {
@@ -308,12 +313,47 @@ int turnc__open(const struct load_opts *o, struct flow *f, unsigned int index, c
 	ret = transact(c, REQ_PERMISSION, "CreatePermission", buf, &m);
 	if (!ret)
 		ret = transact(c, REQ_CHANNEL_BIND, "ChannelBind", buf, &m);
+	if (ret) {
+		/* keep the first error; the allocation goes, best effort */
+		char ignored[128];
+
+		c->err = ignored;
+		c->err_len = sizeof(ignored);
+		transact(c, REQ_DELETE, "Refresh (delete)", buf, &m);
+	}
 out:
 	free(buf);
-	free(c);
 	if (ret) {
+		free(c);
 		close(f->fd);
 		f->fd = -1;
+		return ret;
 	}
+	f->turn = c; /* its credentials and nonce delete the allocation at the end */
+	return 0;
+}
+
+int turnc__close(struct flow *f, char *err, size_t err_len)
+{
+	struct turnc *c = f->turn;
+	uint8_t *buf = malloc(TURNC_BUF);
+	struct stun_msg m;
+	int ret = -ENOMEM;
+
+	if (c && buf) {
+		c->err = err;
+		c->err_len = err_len;
+		ret = transact(c, REQ_DELETE, "Refresh (delete)", buf, &m);
+	} else if (!c) {
+		ret = 0; /* --raw: nothing was allocated */
+	} else {
+		snprintf(err, err_len, "out of memory");
+	}
+	free(buf);
+	free(c);
+	f->turn = NULL;
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
 	return ret;
 }
