@@ -548,6 +548,7 @@ static void reload(struct daemon *d)
 	struct xturn_config cfg;
 	char err[XTURN_CONFIG_ERR_LEN];
 	struct generation *g, *old = d->gen;
+	struct turn_server_stats before, after;
 	int ret = xturn_config__load(d->config_path, &cfg, err, sizeof(err));
 
 	d->stats.reloads++;
@@ -579,7 +580,9 @@ static void reload(struct daemon *d)
 	g->setup.tcfg.relay_port_max = old->setup.tcfg.relay_port_max;
 	g->setup.tcfg.max_total = old->setup.tcfg.max_total;
 	pthread_mutex_lock(&d->server_lock);
+	turn_server__stats(d->server, &before);
 	ret = turn_server__reconfigure(d->server, &g->setup.tcfg);
+	turn_server__stats(d->server, &after);
 	if (!ret)
 		d->gen = g;
 	pthread_mutex_unlock(&d->server_lock);
@@ -590,8 +593,11 @@ static void reload(struct daemon *d)
 		return;
 	}
 	log_set_level(g->cfg.log.level);
-	pr_info("reload: %s: %zu users, %zu secrets, log level %s", d->config_path,
-		g->cfg.auth.n_users, g->cfg.auth.n_secrets, xturn_log_level_name(g->cfg.log.level));
+	pr_info("reload: %s: %zu users, %zu secrets, log level %s, %llu permission(s) revoked by the "
+		"peer policy",
+		d->config_path, g->cfg.auth.n_users, g->cfg.auth.n_secrets,
+		xturn_log_level_name(g->cfg.log.level),
+		(unsigned long long)(after.permissions_revoked - before.permissions_revoked));
 	generation_free(old);
 }
 
@@ -763,6 +769,10 @@ static void render_metrics(void *ctx, struct metrics_text *t)
 			     (unsigned long long)ts.permissions);
 	metrics_text__header(t, "xturn_channels_active", "gauge", "Bound channels.");
 	metrics_text__printf(t, "xturn_channels_active %llu\n", (unsigned long long)ts.channels);
+	metrics_text__header(t, "xturn_permissions_revoked_total", "counter",
+			     "Permissions a reloaded peer policy refused and removed.");
+	metrics_text__printf(t, "xturn_permissions_revoked_total %llu\n",
+			     (unsigned long long)ts.permissions_revoked);
 
 	metrics_text__header(t, "xturn_requests_total", "counter",
 			     "STUN/TURN requests answered, by method and result code.");

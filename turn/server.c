@@ -1886,6 +1886,32 @@ out_free:
 	return NULL;
 }
 
+/* After a reload: every permission the new peer policy refuses goes at once, and with it the kernel
+ * entries of that peer's channels (queued: the next flush emits CHANNEL_UNBOUND). Such a channel
+ * relays nothing without its permission, and refreshing it is refused with 403 like a new bind.
+ * Permissions for the relay's own addresses (hairpin) are not the policy's to judge. */
+static void perms_recheck(struct turn_server *s)
+{
+	for (uint32_t b = 0; b <= s->allocs.mask; b++) {
+		for (struct turn_alloc *a = s->allocs.b[b]; a; a = a->hnext) {
+			for (struct turn_perm *p = a->perms, *n; p; p = n) {
+				struct xt_addr peer;
+				bool own;
+
+				n = p->next;
+				xt_addr_zero(&peer);
+				peer.family = p->family;
+				memcpy(peer.ip, p->ip, 16);
+				own_target(s, &peer, &own);
+				if (own || turn_policy__allows(&s->policy, &peer))
+					continue;
+				perm_free(s, p);
+				s->st.permissions_revoked++;
+			}
+		}
+	}
+}
+
 int turn_server__reconfigure(struct turn_server *s, const struct turn_server_config *cfg)
 {
 	uint16_t pmin, pmax;
@@ -1912,6 +1938,7 @@ int turn_server__reconfigure(struct turn_server *s, const struct turn_server_con
 		r->adv = cfg->relays[i].advertised.family ? cfg->relays[i].advertised : r->addr;
 		xt_addr_set_port(&r->adv, 0);
 	}
+	perms_recheck(s);
 	return 0;
 }
 

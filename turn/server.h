@@ -136,8 +136,10 @@ void turn_server__free(struct turn_server *s);
 
 /* SIGHUP: takes credentials, nonce lifetime, software, lifetimes, quotas and peer policy from cfg;
  * keeps every allocation, and the nonce key (nonces given stay valid). Relay addresses, port range
- * and max_total (table sizes) cannot change: -EINVAL, nothing changed. Existing permissions are not
- * re-evaluated against a new policy; new ones are. Returns 0 or -EINVAL. */
+ * and max_total (table sizes) cannot change: -EINVAL, nothing changed. Existing permissions are
+ * judged again by the new peer policy: those it refuses are removed at once (counted in
+ * permissions_revoked), and the next turn_server__tick() takes their channels out of the kernel
+ * (CHANNEL_UNBOUND). Returns 0 or -EINVAL. */
 int turn_server__reconfigure(struct turn_server *s, const struct turn_server_config *cfg);
 
 /* now_ms is UNIX time in milliseconds (REST API usernames carry UNIX times); it must not go back.
@@ -210,6 +212,7 @@ struct turn_server_stats {
 	uint64_t to_peer_packets, to_peer_bytes;     /* relayed in user space, client -> peer */
 	uint64_t to_client_packets, to_client_bytes; /* relayed in user space, peer -> client */
 	uint64_t hairpin_packets;
+	uint64_t permissions_revoked; /* by a turn_server__reconfigure() with a stricter peer policy */
 	uint64_t memory_bytes; /* bytes held in pools and tables (own accounting) */
 };
 

@@ -3,7 +3,8 @@
 #
 # SIGHUP reload: a changed password takes effect (old refused, new accepted) while an existing
 # allocation stays usable and refreshable; a broken file on SIGHUP keeps the running configuration
-# (xturnd stays up, the error is logged). SIGTERM: exit 0 within 1 s, no XDP program left on the
+# (xturnd stays up, the error is logged); a stricter peer policy revokes a permission in use and
+# takes its channel out of the kernel. SIGTERM: exit 0 within 1 s, no XDP program left on the
 # interface. kill -9: non-TURN traffic (UDP, ICMP) still reaches the host, and a new xturnd attaches
 # and relays. Prints "N passed, M failed" last.
 set -uo pipefail
@@ -68,6 +69,38 @@ check "broken file on SIGHUP: still healthy" \
 	in_ns "$P-relay" curl -sf --max-time 2 "http://$XT_METRICS/healthz"
 out=$(tc --user test --password new-password auth)
 check "broken file on SIGHUP: the last good credentials still work" eq "$(kv result "$out")" allocated
+
+# ---- SIGHUP with a peer policy that refuses a peer in use: its permission and channel go ----
+in_ns "$P-client" timeout 60 python3 "$TURNCLIENT" --user test --password new-password \
+	--peer "$PEER4:$ECHO_PORT" --count 5 --recv-timeout 0.5 \
+	--wait-file "$XT_TMP/go2" --hold-timeout 30 hold >"$XT_TMP/hold2.out" 2>&1 &
+hold=$!
+XT_BG_PIDS+=("$hold")
+wait_for_line "$XT_TMP/hold2.out" READY 100
+check "policy reload: the channel relays before it" \
+	eq "$(kv received "$(grep phase=before "$XT_TMP/hold2.out")")" 5
+xt_config "$CFG" password=new-password allow='["fd98:18::/64"]' deny="[default, \"$PEER4/32\"]"
+reloads=$(metric 'xturn_config_reloads_total{result="ok"}')
+kill -HUP "$XT_PID"
+for ((i = 0; i < 30; i++)); do
+	(($(metric 'xturn_config_reloads_total{result="ok"}') > reloads)) && break
+	sleep 0.1
+done
+check "policy reload: counted as ok" eq "$(metric 'xturn_config_reloads_total{result="ok"}')" $((reloads + 1))
+# two: this client's, and the first held allocation's (still alive, same peer)
+check "policy reload: both permissions to $PEER4 revoked" \
+	eq "$(metric xturn_permissions_revoked_total)" 2
+check "policy reload: logged" grep -q "2 permission(s) revoked by the peer policy" "$LOG"
+m0=$(metrics)
+touch "$XT_TMP/go2"
+wait "$hold"
+m1=$(metrics)
+check "policy reload: the allocation itself still refreshes" \
+	eq "$(kv code "$(grep phase=refresh "$XT_TMP/hold2.out")")" 0
+check "policy reload: nothing reaches the refused peer or comes back" \
+	eq "$(kv received "$(grep phase=after "$XT_TMP/hold2.out")")" 0
+check "policy reload: nothing relayed in the kernel any more (channel unbound)" \
+	eq "$(relayed ebpf to_peer "$m1")" "$(relayed ebpf to_peer "$m0")"
 
 # ---- non-TURN traffic while xturnd runs ----
 non_turn_ok "xturnd running"

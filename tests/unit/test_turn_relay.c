@@ -337,6 +337,40 @@ static void test_channel_bind(void)
 	th_teardown(&T);
 }
 
+/* A reload with a stricter peer policy takes the refused permissions away at once, and the kernel
+ * entries of their channels on the next tick; the other permissions stay. */
+static void test_reload_revokes_denied_permissions(void)
+{
+	static const uint8_t x[] = "x";
+	static struct turn_cidr deny_p1 = { XT_AF_INET, 32, { 198, 51, 100, 1 } };
+	struct turn_server_config cfg;
+	struct turn_server_stats st;
+
+	setup_alloc(NULL);
+	th_bind(&T, &C, 0x4001, &P1);
+	th_permit(&T, &C, &P2);
+	cfg = T.cfg;
+	cfg.deny = &deny_p1;
+	cfg.n_deny = 1;
+	CU_ASSERT_EQUAL_FATAL(turn_server__reconfigure(T.s, &cfg), 0);
+	turn_server__stats(T.s, &st);
+	CU_ASSERT_EQUAL(st.permissions_revoked, 1);
+	CU_ASSERT_EQUAL(st.permissions, 1);
+	th_tick(&T, T.now);
+	CU_ASSERT_FATAL(th_actions_are(&T, ACTS(UNBOUND)));
+	CU_ASSERT_EQUAL(T.out.v[0].channel, 0x4001);
+	CU_ASSERT(xt_addr_equal(&T.out.v[0].chan.peer, &P1));
+	/* P1 reaches the client no more, either way; P2 still does */
+	th_input_peer(&T, &REAL_RELAY, &P1, x, 1);
+	CU_ASSERT_EQUAL(T.out.n, 0);
+	th_input_peer(&T, &REAL_RELAY, &P2, x, 1);
+	CU_ASSERT_EQUAL(T.out.n, 1);
+	/* and the channel cannot be refreshed into a permission again */
+	bind_req(&C, 0x4001, &P1);
+	CU_ASSERT(th_check(&T, 403, A_(ERR, MI), STUN_INTEGRITY_SHA1, &C.key));
+	th_teardown(&T);
+}
+
 static void test_channel_rebinding_400(void)
 {
 	struct xt_addr p1b;
@@ -868,5 +902,7 @@ int test_turn_relay_register(void)
 	       !CU_add_test(s, "back-pressure", test_backpressure) ||
 	       !CU_add_test(s, "hairpin and the relay itself", test_hairpin) ||
 	       !CU_add_test(s, "hairpin through the advertised address", test_hairpin_advertised) ||
-	       !CU_add_test(s, "inspection", test_inspection);
+	       !CU_add_test(s, "inspection", test_inspection) ||
+	       !CU_add_test(s, "reload revokes denied permissions",
+			    test_reload_revokes_denied_permissions);
 }
