@@ -473,7 +473,7 @@ static __always_inline int relay(struct xdp_md *ctx, const struct xt_config *cfg
 	}
 	/* The length counts twice (pseudo-header and UDP header); source and destination port are
 	 * one 32-bit word. */
-	old_sum += 2 * (__u32)raw16(udp->len) + raw32(udp->source);
+	old_sum += 2 * (__u64)raw16(udp->len) + (__u64)raw32(udp->source);
 	sum = (__u16)~raw16(udp->check);
 	/* RFC 8656 §14 preferred behaviour: discard at 0, else one less per relay hop. */
 	if (ttl < plan->hops)

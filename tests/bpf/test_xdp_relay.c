@@ -21,12 +21,15 @@ static const struct tparams out_macs = { .src_mac = t_relay_mac, .dst_mac = t_ro
 
 /* v4/v6 clients and peers, same-family and cross-family allocations. */
 static struct fastpath_binding b_44, b_66, b_46, b_64;
-/* Hairpins: h1 <-> h2 (IPv4), h3 (IPv6 client) <-> h4 (IPv4 client), h5 peer without a channel. */
-static struct fastpath_binding h1, h2, h3, h4, h5;
+/* Hairpins: h1 <-> h2 (IPv4), h3 (IPv6 client) <-> h4 (IPv4 client), h5 peer without a channel,
+ * h6 (IPv6 client) <-> h7 (IPv4 client) through IPv6 relayed addresses (an IPv6 peer-side key built
+ * from a map value). */
+static struct fastpath_binding h1, h2, h3, h4, h5, h6, h7;
 
 static int suite_init(void)
 {
-	const struct fastpath_binding *all[] = { &b_44, &b_66, &b_46, &b_64, &h1, &h2, &h3, &h4, &h5 };
+	const struct fastpath_binding *all[] = { &b_44, &b_66, &b_46, &b_64, &h1,
+						 &h2,	&h3,   &h4,   &h5,   &h6, &h7 };
 
 	t_config(T_FLAGS, 1500);
 	b_44 = t_binding("198.18.1.2:40000", "198.18.0.1:3478", "198.18.2.3:50000",
@@ -47,6 +50,10 @@ static int suite_init(void)
 		       "198.18.0.9:49159", 0x4008, 8);
 	h5 = t_binding("198.18.1.2:40006", "198.18.0.1:3478", "198.18.0.1:49160",
 		       "198.18.0.1:49161", 0x4009, 9);
+	h6 = t_binding("[fd98:18::1:2]:40007", "[fd98:18::1]:3478", "[fd98:18::1]:49163",
+		       "[fd98:18::1]:49162", 0x400A, 10);
+	h7 = t_binding("198.18.1.7:40008", "198.18.0.1:3478", "[fd98:18::1]:49162",
+		       "[fd98:18::1]:49163", 0x400B, 11);
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (fastpath__install(t_relay, all[i]) ||
 		    xdp_relay__mark_port(t_relay, xt_addr_port(&all[i]->relay), true))
@@ -283,6 +290,12 @@ static void test_hairpin_cross_family(void)
 	check_hairpin(&h4, &h3, 101, 3, &typical); /* and back */
 }
 
+static void test_hairpin_ipv6_relayed(void)
+{
+	check_hairpin(&h6, &h7, 100, 0, &typical); /* IPv6 client in, IPv4 client out */
+	check_hairpin(&h7, &h6, 33, 3, &typical);  /* and back */
+}
+
 static void test_hairpin_peer_without_channel(void)
 {
 	struct tframe f;
@@ -317,6 +330,47 @@ static void test_p2c_lengths(void)
 	for (size_t i = 0; i < 4; i++)
 		for (size_t j = 0; j < sizeof(lens) / sizeof(lens[0]); j++)
 			check_p2c(bs[i], lens[j], &typical);
+}
+
+/* Ports at the top of the range: their words are the largest a checksum sum meets (a 32-bit
+ * intermediate sum of the ports and length overflowed once, for relay ports 65535, 65279, 65023). */
+static void test_extreme_ports(void)
+{
+	static const char *const relays[][2] = { { "198.18.0.1:65535", "[fd98:18::1]:65535" },
+						  { "198.18.0.1:65279", "[fd98:18::1]:65279" },
+						  { "198.18.0.1:65023", "[fd98:18::1]:65023" } };
+	const size_t lens[] = { 0, 1, 100, 1001 };
+	struct xt_config cfg;
+
+	CU_ASSERT_EQUAL_FATAL(xdp_relay__get_config(t_relay, &cfg), 0);
+	put_be16(cfg.port_max, 65535);
+	CU_ASSERT_EQUAL_FATAL(xdp_relay__set_config(t_relay, &cfg), 0);
+	for (size_t i = 0; i < 3; i++) {
+		struct fastpath_binding bs[] = {
+			t_binding("198.18.1.2:65535", "198.18.0.1:3478", "198.18.2.3:65535",
+				  relays[i][0], 0x7FFF, 0),
+			t_binding("[fd98:18::1:2]:65535", "[fd98:18::1]:3478",
+				  "[fd98:18::2:3]:65279", relays[i][1], 0x4FFF, 0),
+			t_binding("198.18.1.2:65279", "198.18.0.1:3478", "[fd98:18::2:3]:65535",
+				  relays[i][1], 0x4FFE, 0),
+			t_binding("[fd98:18::1:2]:65279", "[fd98:18::1]:3478", "198.18.2.3:65279",
+				  relays[i][0], 0x4FFD, 0),
+		};
+
+		for (size_t k = 0; k < 4; k++) {
+			CU_ASSERT_EQUAL_FATAL(fastpath__install(t_relay, &bs[k]), 0);
+			CU_ASSERT_EQUAL_FATAL(
+				xdp_relay__mark_port(t_relay, xt_addr_port(&bs[k].relay), true), 0);
+			for (size_t j = 0; j < sizeof(lens) / sizeof(lens[0]); j++) {
+				check_c2p(&bs[k], lens[j], lens[j] & 3, &typical);
+				check_p2c(&bs[k], lens[j], &typical);
+			}
+			CU_ASSERT_EQUAL(fastpath__remove(t_relay, &bs[k]), 0);
+			CU_ASSERT_EQUAL(
+				xdp_relay__mark_port(t_relay, xt_addr_port(&bs[k].relay), false), 0);
+		}
+	}
+	t_config(T_FLAGS, 1500);
 }
 
 /* Longest datagrams a 1500-byte MTU carries in each shape. */
@@ -919,9 +973,11 @@ static CU_TestInfo tests[] = {
 	T(test_p2c_v4_peer_v6_client),
 	T(test_hairpin_v4),
 	T(test_hairpin_cross_family),
+	T(test_hairpin_ipv6_relayed),
 	T(test_hairpin_peer_without_channel),
 	T(test_padding_and_odd_lengths),
 	T(test_p2c_lengths),
+	T(test_extreme_ports),
 	T(test_full_size),
 	T(test_ip_fields),
 	T(test_ttl_exhausted),
