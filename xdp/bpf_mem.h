@@ -49,58 +49,21 @@ static __always_inline void raw64_store(void *p, __u64 v)
 	*(xt_raw64 *)p = v;
 }
 
-/* struct xt_addr (22 bytes) between packet or map memory. */
-static __always_inline void addr_copy(void *dst, const void *src)
-{
-	raw64_store(dst, raw64(src));
-	raw64_store((__u8 *)dst + 8, raw64((const __u8 *)src + 8));
-	raw32_store((__u8 *)dst + 16, raw32((const __u8 *)src + 16));
-	raw16_store((__u8 *)dst + 20, raw16((const __u8 *)src + 20));
-}
-
-static __always_inline void addr_clear(void *dst)
-{
-	raw64_store(dst, 0);
-	raw64_store((__u8 *)dst + 8, 0);
-	raw32_store((__u8 *)dst + 16, 0);
-	raw16_store((__u8 *)dst + 20, 0);
-}
-
-/* Copies move 16-bit words: every field they touch sits at an even offset of its struct, and the
- * verifier demands natural alignment on the stack, where keys and plans are built. */
-static __always_inline void raw16_copy(void *dst, const void *src)
-{
-	*(xt_raw16 *)dst = *(const xt_raw16 *)src;
-}
-
-static __always_inline void ip4_copy(void *dst, const void *src)
-{
-	raw16_copy(dst, src);
-	raw16_copy((__u8 *)dst + 2, (const __u8 *)src + 2);
-}
-
-static __always_inline void ip6_copy(void *dst, const void *src)
-{
-	ip4_copy(dst, src);
-	ip4_copy((__u8 *)dst + 4, (const __u8 *)src + 4);
-	ip4_copy((__u8 *)dst + 8, (const __u8 *)src + 8);
-	ip4_copy((__u8 *)dst + 12, (const __u8 *)src + 12);
-}
-
+/* A MAC address as three 16-bit words: every MAC field sits at an even offset of its struct, and
+ * the verifier demands natural alignment on the stack, where the next hop is built. */
 static __always_inline void mac_copy(void *dst, const void *src)
 {
-	raw16_copy(dst, src);
-	raw16_copy((__u8 *)dst + 2, (const __u8 *)src + 2);
-	raw16_copy((__u8 *)dst + 4, (const __u8 *)src + 4);
+	raw16_store(dst, raw16(src));
+	raw16_store((__u8 *)dst + 2, raw16((const __u8 *)src + 2));
+	raw16_store((__u8 *)dst + 4, raw16((const __u8 *)src + 4));
 }
 
-/* Packet or map memory only (see raw32). */
+/* 16-byte addresses in packet or map memory, or 8-aligned on the stack (see raw32). */
 static __always_inline int ip6_equal(const void *a, const void *b)
 {
 	const __u8 *x = a, *y = b;
 
-	return ((raw32(x) ^ raw32(y)) | (raw32(x + 4) ^ raw32(y + 4)) |
-		(raw32(x + 8) ^ raw32(y + 8)) | (raw32(x + 12) ^ raw32(y + 12))) == 0;
+	return ((raw64(x) ^ raw64(y)) | (raw64(x + 8) ^ raw64(y + 8))) == 0;
 }
 
 #endif

@@ -382,7 +382,7 @@ static int store_config(struct xdp_relay *r, const struct xt_config *cfg)
 	err = bpf_map__lookup_elem(r->skel->maps.config, &key, sizeof(key), &old, sizeof(old), 0);
 	if (err)
 		return fail(err, "cannot read the XDP config: %s", strerror(-err));
-	put_be16(next.fib_gen, (__u16)(get_be16(old.fib_gen) + 1));
+	put_be32(next.fib_gen, get_be32(old.fib_gen) + 1);
 	err = bpf_map__update_elem(r->skel->maps.config, &key, sizeof(key), &next, sizeof(next), 0);
 	if (err)
 		return fail(err, "cannot store the XDP config: %s", strerror(-err));

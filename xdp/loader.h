@@ -70,8 +70,10 @@ int xdp_relay__get_config(struct xdp_relay *r, struct xt_config *cfg);
  * RTM_NEWROUTE/DELROUTE/NEWNEIGH/DELNEIGH). */
 int xdp_relay__flush_fib_cache(struct xdp_relay *r);
 /* The program keeps FIB answers until told otherwise (it reads no clock): call this periodically
- * (every 100 ms or more often) with a monotonic clock, and it flushes the cache whenever
- * cfg->fib_cache_ms have passed since it last did, so that no answer lives longer. */
+ * with a monotonic clock, and it flushes the cache whenever cfg->fib_cache_ms have passed since it
+ * last did; an answer lives at most fib_cache_ms plus the calling period (xturnd: 50 ms). Without
+ * the calls (no xturnd, e.g. after kill -9 left the program attached) answers stay until the next
+ * config store. */
 int xdp_relay__age_fib_cache(struct xdp_relay *r, __u64 now_ms);
 
 /* ---- fast path: channel bindings (both map entries), quotas ---- */
@@ -81,7 +83,7 @@ struct fastpath_binding {
 	struct xt_addr listen; /* relay address and listen port the client talks to */
 	struct xt_addr peer;   /* the peer transport address bound to the channel */
 	struct xt_addr relay;  /* the allocation's relayed transport address */
-	__u16 channel;	       /* 0x4000..0x4FFF */
+	__u16 channel;	       /* 0x4000..0x4FFF (RFC 8656), up to 0x7FFF with legacy channels */
 	__u32 alloc_id;	       /* quota bucket key; 0 = no quota */
 };
 

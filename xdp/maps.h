@@ -32,17 +32,21 @@ struct xt_config {
 	__u8 fib_cache_ms[2];	      /* how long a FIB answer is reused; 0 = look up every packet.
 				       * User space enforces it (xdp_relay__age_fib_cache): the
 				       * program reads no clock for it */
-	__u8 fib_gen[2];	      /* FIB answers of another generation are stale: bumped by the
+	__u8 fib_gen[4];	      /* FIB answers of another generation are stale: bumped by the
 				       * loader on every config store, on request (route or
-				       * neighbour change) and as answers age */
+				       * neighbour change) and as answers age. 32 bits, read in one
+				       * aligned load: it never comes back to an old value in
+				       * practice (136 years at one bump a second) */
 	__u8 n_v4;		      /* valid entries of v4[] */
 	__u8 n_v6;		      /* valid entries of v6[] */
+	__u8 pad[2];
 	__u8 v4[XT_MAX_ADDRS_V4][4];  /* our relay addresses (listen and relay) */
 	__u8 v6[XT_MAX_ADDRS_V6][16];
 };
 
-_Static_assert(sizeof(struct xt_config) == 16 + 4 * XT_MAX_ADDRS_V4 + 16 * XT_MAX_ADDRS_V6,
+_Static_assert(sizeof(struct xt_config) == 20 + 4 * XT_MAX_ADDRS_V4 + 16 * XT_MAX_ADDRS_V6,
 	       "xt_config is a fixed layout");
+_Static_assert(__builtin_offsetof(struct xt_config, fib_gen) % 4 == 0, "fib_gen is word-aligned");
 
 /* ---- the channel maps: BPF_MAP_TYPE_HASH, one per direction and family ----
  * DESIGN.md §3 keys them by whole struct xt_addr (48 and 44 bytes). Here a key holds only what can
