@@ -929,6 +929,33 @@ static void test_loader_map_full(void)
 					    &(struct xt_chan_client_val){ 0 }),
 			0);
 	}
+
+	/* A binding whose client side fits (chan6_by_client is empty) but whose peer side does not
+	 * (chan4_by_peer is full) is refused whole. */
+	b = b_64;
+	CU_ASSERT_EQUAL(fastpath__install(r, &b), -ENOSPC);
+	CU_ASSERT_EQUAL(fastpath__lookup(r, &b), -ENOENT);
+	xdp_relay__destroy(r);
+	r = xdp_relay__open(&o);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	for (int i = 0; i < 2; i++) {
+		b = b_46; /* IPv4 client, IPv6 peer: fills chan4_by_client and chan6_by_peer */
+		b.channel = (__u16)(0x4200 + i);
+		xt_addr_set_port(&b.peer, (__u16)(2000 + i));
+		CU_ASSERT_EQUAL(fastpath__install(r, &b), 0);
+	}
+	/* ...then an IPv6 client with an IPv6 peer finds room on its client side (chan6_by_client)
+	 * but none on the peer side: -ENOSPC, and its client entry is taken back out. */
+	b = b_66;
+	CU_ASSERT_EQUAL(fastpath__install(r, &b), -ENOSPC);
+	CU_ASSERT_EQUAL(fastpath__lookup(r, &b), -ENOENT);
+	{
+		struct xt_chan6_client_key key;
+
+		CU_ASSERT_EQUAL(bpf_map_get_next_key(
+					xdp_relay__map_fd(r, XDP_RELAY_MAP_CHAN6_BY_CLIENT), NULL, &key),
+				-ENOENT); /* empty */
+	}
 	xdp_relay__destroy(r);
 }
 
