@@ -445,42 +445,36 @@ struct binding_keys {
 	} pk;
 };
 
+/* Fills a channel key of either side (one layout, xdp/maps.h): the IPs of a and b (same family),
+ * then the 2-byte fields fa and fb; returns the key's size. */
+static size_t chan_key_fill(void *key, const struct xt_addr *a, const struct xt_addr *b,
+			    const __u8 fa[2], const __u8 fb[2])
+{
+	size_t n = a->family == XT_AF_INET6 ? 16 : 4;
+	__u8 *k = key;
+
+	memcpy(k, a->ip, n);
+	memcpy(k + n, b->ip, n);
+	memcpy(k + 2 * n, fa, 2);
+	memcpy(k + 2 * n + 2, fb, 2);
+	return 2 * n + 4;
+}
+
 static void binding_keys(struct xdp_relay *r, const struct fastpath_binding *b,
 			 struct binding_keys *k)
 {
+	__u8 channel[2];
+
 	memset(k, 0, sizeof(*k));
-	if (b->client.family == XT_AF_INET6) {
-		memcpy(k->ck.v6.client, b->client.ip, 16);
-		memcpy(k->ck.v6.listen, b->listen.ip, 16);
-		memcpy(k->ck.v6.client_port, b->client.port, 2);
-		put_be16(k->ck.v6.channel, b->channel);
-		k->client_size = sizeof(k->ck.v6);
-		k->client_map = r->skel->maps.chan6_by_client;
-	} else {
-		memcpy(k->ck.v4.client, b->client.ip, 4);
-		memcpy(k->ck.v4.listen, b->listen.ip, 4);
-		memcpy(k->ck.v4.client_port, b->client.port, 2);
-		put_be16(k->ck.v4.channel, b->channel);
-		k->client_size = sizeof(k->ck.v4);
-		k->client_map = r->skel->maps.chan4_by_client;
-	}
-	if (b->peer.family == XT_AF_INET6) {
-		memcpy(k->pk.v6.peer, b->peer.ip, 16);
-		memcpy(k->pk.v6.relay, b->relay.ip, 16);
-		memcpy(k->pk.v6.peer_port, b->peer.port, 2);
-		memcpy(k->pk.v6.relay_port, b->relay.port, 2);
-		k->peer_size = sizeof(k->pk.v6);
-		k->peer_map = r->skel->maps.chan6_by_peer;
-	} else {
-		memcpy(k->pk.v4.peer, b->peer.ip, 4);
-		memcpy(k->pk.v4.relay, b->relay.ip, 4);
-		memcpy(k->pk.v4.peer_port, b->peer.port, 2);
-		memcpy(k->pk.v4.relay_port, b->relay.port, 2);
-		k->peer_size = sizeof(k->pk.v4);
-		k->peer_map = r->skel->maps.chan4_by_peer;
-	}
+	put_be16(channel, b->channel);
 	k->client = &k->ck;
 	k->peer = &k->pk;
+	k->client_size = chan_key_fill(k->client, &b->client, &b->listen, b->client.port, channel);
+	k->peer_size = chan_key_fill(k->peer, &b->peer, &b->relay, b->peer.port, b->relay.port);
+	k->client_map = b->client.family == XT_AF_INET6 ? r->skel->maps.chan6_by_client :
+							  r->skel->maps.chan4_by_client;
+	k->peer_map = b->peer.family == XT_AF_INET6 ? r->skel->maps.chan6_by_peer :
+						      r->skel->maps.chan4_by_peer;
 }
 
 static void binding_values(const struct fastpath_binding *b, struct xt_chan_client_val *cv,

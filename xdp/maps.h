@@ -108,6 +108,18 @@ struct xt_chan_peer_val {
 
 _Static_assert(sizeof(struct xt_chan4_peer_key) == 12, "xt_chan4_peer_key is 12 bytes");
 _Static_assert(sizeof(struct xt_chan6_peer_key) == 36, "xt_chan6_peer_key is 36 bytes");
+
+/* Both sides' keys of a family share one layout, so that one builder fills them all: the two IP
+ * addresses (n bytes each) at 0 and n, then the two 2-byte fields at 2n and 2n + 2. */
+#define XT_CHAN_KEY_LAYOUT(key, ip_b, field_a, field_b, n)                                          \
+	(__builtin_offsetof(struct key, ip_b) == (n) &&                                             \
+	 __builtin_offsetof(struct key, field_a) == 2 * (n) &&                                      \
+	 __builtin_offsetof(struct key, field_b) == 2 * (n) + 2)
+_Static_assert(XT_CHAN_KEY_LAYOUT(xt_chan4_client_key, listen, client_port, channel, 4) &&
+		       XT_CHAN_KEY_LAYOUT(xt_chan4_peer_key, relay, peer_port, relay_port, 4) &&
+		       XT_CHAN_KEY_LAYOUT(xt_chan6_client_key, listen, client_port, channel, 16) &&
+		       XT_CHAN_KEY_LAYOUT(xt_chan6_peer_key, relay, peer_port, relay_port, 16),
+	       "the channel keys share one layout");
 _Static_assert(sizeof(struct xt_chan_peer_val) == 52, "xt_chan_peer_val is 52 bytes");
 
 /* ---- relay_ports: BPF_MAP_TYPE_ARRAY of 65536 __u8, indexed by port (host order) ----

@@ -632,8 +632,30 @@ static __always_inline int relay(struct xdp_md *ctx, const struct xt_config *cfg
 
 /* ---- the channel maps ---- */
 
+/* Fills a channel key of either side (one layout, xdp/maps.h): addresses a and b of the family,
+ * then the 2-byte fields fa and fb, each lying in the packet or in a map value. */
+static __always_inline void chan_key_fill(void *key, const __u8 *a, const __u8 *b, const __u8 *fa,
+					  const __u8 *fb, int v6)
+{
+	__u8 *k = key;
+
+	if (v6) {
+		raw64_store(k, raw64(a));
+		raw64_store(k + 8, raw64(a + 8));
+		raw64_store(k + 16, raw64(b));
+		raw64_store(k + 24, raw64(b + 8));
+		raw16_store(k + 32, raw16(fa));
+		raw16_store(k + 34, raw16(fb));
+	} else {
+		raw32_store(k, raw32(a));
+		raw32_store(k + 4, raw32(b));
+		raw16_store(k + 8, raw16(fa));
+		raw16_store(k + 10, raw16(fb));
+	}
+}
+
 /* The binding of ChannelData from client_ip:client_port to listen_ip with that channel (the raw
- * 2-byte field); addresses and ports may lie in the packet or in a map value. */
+ * 2-byte field). */
 static __always_inline struct xt_chan_client_val *client_binding(const __u8 *client_ip,
 								 const __u8 *client_port,
 								 const __u8 *listen_ip,
@@ -642,20 +664,12 @@ static __always_inline struct xt_chan_client_val *client_binding(const __u8 *cli
 	if (v6) {
 		struct xt_chan6_client_key k __attribute__((aligned(8)));
 
-		raw64_store(k.client, raw64(client_ip));
-		raw64_store(k.client + 8, raw64(client_ip + 8));
-		raw64_store(k.listen, raw64(listen_ip));
-		raw64_store(k.listen + 8, raw64(listen_ip + 8));
-		raw16_store(k.client_port, raw16(client_port));
-		raw16_store(k.channel, raw16(channel));
+		chan_key_fill(&k, client_ip, listen_ip, client_port, channel, 1);
 		return bpf_map_lookup_elem(&chan6_by_client, &k);
 	} else {
 		struct xt_chan4_client_key k __attribute__((aligned(8)));
 
-		raw32_store(k.client, raw32(client_ip));
-		raw32_store(k.listen, raw32(listen_ip));
-		raw16_store(k.client_port, raw16(client_port));
-		raw16_store(k.channel, raw16(channel));
+		chan_key_fill(&k, client_ip, listen_ip, client_port, channel, 0);
 		return bpf_map_lookup_elem(&chan4_by_client, &k);
 	}
 }
@@ -669,20 +683,12 @@ static __always_inline struct xt_chan_peer_val *peer_binding(const __u8 *peer_ip
 	if (v6) {
 		struct xt_chan6_peer_key k __attribute__((aligned(8)));
 
-		raw64_store(k.peer, raw64(peer_ip));
-		raw64_store(k.peer + 8, raw64(peer_ip + 8));
-		raw64_store(k.relay, raw64(relay_ip));
-		raw64_store(k.relay + 8, raw64(relay_ip + 8));
-		raw16_store(k.peer_port, raw16(peer_port));
-		raw16_store(k.relay_port, raw16(relay_port));
+		chan_key_fill(&k, peer_ip, relay_ip, peer_port, relay_port, 1);
 		return bpf_map_lookup_elem(&chan6_by_peer, &k);
 	} else {
 		struct xt_chan4_peer_key k __attribute__((aligned(8)));
 
-		raw32_store(k.peer, raw32(peer_ip));
-		raw32_store(k.relay, raw32(relay_ip));
-		raw16_store(k.peer_port, raw16(peer_port));
-		raw16_store(k.relay_port, raw16(relay_port));
+		chan_key_fill(&k, peer_ip, relay_ip, peer_port, relay_port, 0);
 		return bpf_map_lookup_elem(&chan4_by_peer, &k);
 	}
 }

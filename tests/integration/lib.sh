@@ -241,6 +241,19 @@ metric() {
 # relayed PATH DIRECTION [TEXT]: bytes relayed on path ebpf|userspace towards to_peer|to_client.
 relayed() { metric "xturn_data_relayed_bytes_total{path=\"$1\",direction=\"$2\"}" "${3-$(metrics)}"; }
 
+# sighup RESULT: sends SIGHUP to xturnd ($XT_PID) and waits, at most 3 s, until
+# xturn_config_reloads_total{result="RESULT"} (ok or error) has grown; the caller checks by how much.
+sighup() {
+	local series="xturn_config_reloads_total{result=\"$1\"}" before i
+	before=$(metric "$series")
+	kill -HUP "$XT_PID"
+	for ((i = 0; i < 30; i++)); do
+		(($(metric "$series") > before)) && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # ---- helpers in the namespaces ----
 
 # bg NS CMD...: runs CMD in a namespace in the background, remembered for cleanup. Sets BG_PID.
